@@ -1,0 +1,46 @@
+"""Fixtures shared by the whole suite: keys made once per session, isolated config and env."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sfbearer.keys import KeyPair, generate_key_pair, write_key_pair
+
+_ENV_PREFIX = "SFBEARER_"
+
+
+@pytest.fixture(scope="session")
+def key_pair() -> KeyPair:
+    """One RSA-2048 key pair with a self-signed certificate for the whole session."""
+    return generate_key_pair(common_name="sfbearer-test", days=365)
+
+
+@pytest.fixture(scope="session")
+def other_key_pair() -> KeyPair:
+    """A second, unrelated key pair (for 'certificate of another key' cases)."""
+    return generate_key_pair(common_name="sfbearer-other", days=365)
+
+
+@pytest.fixture
+def key_files(tmp_path: Path, key_pair: KeyPair) -> tuple[Path, Path]:
+    """``server.key`` (0600) and ``server.crt`` for ``key_pair`` in a temp directory."""
+    return write_key_pair(key_pair, tmp_path / "keys")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """No test reads the developer's own sfbearer configuration or SFBEARER_* variables."""
+    for name in list(os.environ):
+        if name.startswith(_ENV_PREFIX) and name != "SFBEARER_REQUIRE_SERVICES":
+            monkeypatch.delenv(name, raising=False)
+    config_dir = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("SFBEARER_CONFIG", str(config_dir / "config.toml"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+    yield
