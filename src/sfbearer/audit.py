@@ -1,20 +1,70 @@
 """Audit trail: one record for every assertion minted and every token issued, reused or failed.
 
 The runtime reports events to an :class:`AuditSink`; the default sink does nothing.
+:class:`AuditTrail` writes JSON lines to a file (0600, append-only, size-rotated under a
+cross-process lock) and to Python ``logging``.
 
 Event names: ``assertion.minted``, ``token.issued``, ``token.reused``, ``token.refreshed``,
 ``token.failed``, ``session.reauthenticated``, ``token.revoked``, ``certificate.warning``.
 Fields are plain JSON values and never hold a secret: a token appears only as a short hash
-(see :func:`token_hash`).
+(see :func:`token_hash`). As a second line of defence the trail redacts any field whose name
+says it holds a secret (``access_token``, ``assertion``, ``client_secret``, ``passphrase``,
+``private_key``...) and any value that looks like a JWT, an access token or a PEM block.
+
+Example:
+    >>> trail = AuditTrail("audit.jsonl")  # doctest: +SKIP
+    >>> trail.record("token.issued", {"profile": "prod", "token_hash": token_hash("00D...")})  # doctest: +SKIP
+    >>> [r["event"] for r in read_trail("audit.jsonl")]  # doctest: +SKIP
+    ['token.issued']
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
-from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["AuditSink", "NullAudit", "token_hash"]
+__all__ = [
+    "DEFAULT_BACKUPS",
+    "DEFAULT_MAX_BYTES",
+    "REDACTED",
+    "AuditSink",
+    "AuditTrail",
+    "NullAudit",
+    "follow_trail",
+    "read_trail",
+    "redact_fields",
+    "token_hash",
+    "trail_files",
+]
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_BACKUPS = 5
+REDACTED = "[redacted]"
+_LOCK_TIMEOUT = 10.0
+_MAX_LINE_BYTES = 1024 * 1024
+
+# Field names that say "I hold a secret". Matched on the lower-cased name.
+_SECRET_NAME = re.compile(
+    r"token|assertion|secret|passphrase|password|passwd|private|pem|credential|authorization|cookie|^key$|_key$"
+)
+# Names that look secret but are not: the reference forms the runtime is asked to send.
+_ALLOWED_NAMES = frozenset({"token_url", "token_type", "token_source", "consumer_key", "client_id"})
+_HASH_SUFFIXES = ("_hash", "_fingerprint", "_sha256", "_sha1")
+_HEX_REFERENCE = re.compile(r"^[0-9A-Fa-f:]{1,95}$")
+# Values that are secrets whatever their field is called.
+_JWT_VALUE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.")
+_SF_TOKEN_VALUE = re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9_.]{16,}")
+_PEM_VALUE = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
 
 
 @runtime_checkable
@@ -36,3 +86,305 @@ class NullAudit:
 def token_hash(token: str) -> str:
     """A short, non-reversible reference to a token: the first 12 hex chars of its SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def _secret_name(name: str) -> bool:
+    lowered = name.lower()
+    if lowered in _ALLOWED_NAMES:
+        return False
+    return bool(_SECRET_NAME.search(lowered))
+
+
+def _redact_value(value: object) -> object:
+    if isinstance(value, str):
+        if _JWT_VALUE.search(value) or _SF_TOKEN_VALUE.search(value) or _PEM_VALUE.search(value):
+            return REDACTED
+        return value
+    if isinstance(value, Mapping):
+        return redact_fields(value)
+    if isinstance(value, list | tuple):
+        return [_redact_value(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _redact_value(str(value))
+
+
+def redact_fields(fields: Mapping[str, object]) -> dict[str, object]:
+    """Return ``fields`` with anything secret replaced by ``"[redacted]"``.
+
+    A field named like a secret (``access_token``, ``assertion``, ``passphrase``...) is
+    redacted; one ending in ``_hash`` or ``_fingerprint`` is kept only when its value is a
+    short hex reference (as made by :func:`token_hash`). Values that look like a JWT, a
+    Salesforce access token or a PEM block are redacted under any name.
+
+    Example:
+        >>> redact_fields({"access_token": "00Dxx!abc", "token_hash": "1f2e3d4c5b6a"})
+        {'access_token': '[redacted]', 'token_hash': '1f2e3d4c5b6a'}
+    """
+    clean: dict[str, object] = {}
+    for raw_name, value in fields.items():
+        name = str(raw_name)
+        lowered = name.lower()
+        if lowered.endswith(_HASH_SUFFIXES):
+            ok = isinstance(value, str) and bool(_HEX_REFERENCE.match(value))
+            clean[name] = value if ok else REDACTED
+        elif _secret_name(name):
+            # a number or a flag under a secret-sounding name (token_age, has_token) is harmless
+            harmless = value is None or isinstance(value, bool | int | float)
+            clean[name] = value if harmless else REDACTED
+        else:
+            clean[name] = _redact_value(value)
+    return clean
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class AuditTrail:
+    """An :class:`AuditSink` writing JSON lines to a file and to Python ``logging``.
+
+    Each record is one line: ``{"ts": "2026-12-01T00:00:00.123456Z", "event": ..., **fields}``.
+    The file is created 0600 and opened append-only for every record. When a record would
+    push it past ``max_bytes`` it is rotated (``audit.jsonl`` → ``audit.jsonl.1`` → ... up
+    to ``backups``); the size check, the rotation and the append all happen under a lock
+    on ``<path>.lock`` held across processes, so several processes writing one trail lose
+    nothing. Every record also goes to ``logger`` at INFO. :meth:`record` never raises: a
+    failure to write is logged as a warning.
+
+    Args:
+        path: the trail file.
+        max_bytes: rotate before the file grows past this size.
+        backups: how many rotated files to keep (the oldest is dropped).
+        logger: where the records are also logged (``sfbearer.audit`` by default).
+        clock: the time source for ``ts`` (UTC); tests pass a fake one.
+
+    Example:
+        >>> trail = AuditTrail("/var/log/sfbearer/audit.jsonl", max_bytes=1 << 20)  # doctest: +SKIP
+        >>> trail.record("token.failed", {"profile": "prod", "error": "invalid_grant"})  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        backups: int = DEFAULT_BACKUPS,
+        logger: logging.Logger | None = None,
+        clock: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be positive")
+        if backups < 0:
+            raise ValueError("backups must be zero or more")
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self.logger = logger if logger is not None else logging.getLogger("sfbearer.audit")
+        self._clock = clock
+        self._thread_lock = threading.Lock()
+        self._file_lock: Any = None
+
+    def __repr__(self) -> str:
+        return f"<AuditTrail {self.path}>"
+
+    def record(self, event: str, fields: Mapping[str, object]) -> None:
+        """Append one record; log it at INFO. Never raises."""
+        try:
+            line = self._format(event, fields)
+        except Exception as exc:  # noqa: BLE001 - auditing must never break the caller
+            self.logger.warning(
+                "audit record %r could not be encoded: %s", event, type(exc).__name__
+            )
+            return
+        self.logger.info("%s", line)
+        try:
+            self._append(line.encode() + b"\n")
+        except Exception as exc:  # noqa: BLE001 - auditing must never break the caller
+            self.logger.warning(
+                "audit trail %s: record %r not written: %s", self.path, event, _describe(exc)
+            )
+
+    def _format(self, event: str, fields: Mapping[str, object]) -> str:
+        ts = self._clock().astimezone(dt.UTC).isoformat(timespec="microseconds")
+        record: dict[str, object] = {"ts": ts.replace("+00:00", "Z"), "event": str(event)}
+        for name, value in redact_fields(fields).items():
+            record.setdefault(name, value)  # ts and event are ours; a field cannot replace them
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+
+    def _lock(self) -> Any:
+        if self._file_lock is None:
+            from filelock import FileLock
+
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._file_lock = FileLock(
+                str(self.path) + ".lock", timeout=_LOCK_TIMEOUT, mode=0o600, thread_local=False
+            )
+        return self._file_lock
+
+    def _append(self, data: bytes) -> None:
+        with self._thread_lock, self._lock():
+            try:
+                size = os.stat(self.path).st_size
+            except FileNotFoundError:
+                size = 0
+            if size and size + len(data) > self.max_bytes:
+                self._rotate()
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                view = memoryview(data)
+                while view:  # a short write on a full disk must not leave half a line
+                    written = os.write(fd, view)
+                    view = view[written:]
+            finally:
+                os.close(fd)
+
+    def _rotate(self) -> None:
+        if self.backups == 0:
+            os.unlink(self.path)
+            return
+        for index in range(self.backups - 1, 0, -1):
+            older = _backup(self.path, index)
+            if older.exists():
+                os.replace(older, _backup(self.path, index + 1))
+        os.replace(self.path, _backup(self.path, 1))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
+def _backup(path: Path, index: int) -> Path:
+    return path.with_name(f"{path.name}.{index}")
+
+
+def trail_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The files of a trail, oldest first: ``path.N`` ... ``path.1``, then ``path``."""
+    base = Path(path)
+    backups: list[tuple[int, Path]] = []
+    with contextlib.suppress(OSError):
+        for candidate in base.parent.iterdir():
+            suffix = candidate.name[len(base.name) + 1 :]
+            if candidate.name.startswith(base.name + ".") and suffix.isdigit():
+                backups.append((int(suffix), candidate))
+    files = [p for _, p in sorted(backups, reverse=True)]
+    if base.exists():
+        files.append(base)
+    return files
+
+
+def _parse_line(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None  # a torn or foreign line: skipped, never fatal
+    return value if isinstance(value, dict) else None
+
+
+def _matches(record: Mapping[str, Any], profile: str | None) -> bool:
+    return profile is None or record.get("profile") == profile
+
+
+def read_trail(
+    path: str | os.PathLike[str], profile: str | None = None, *, rotated: bool = True
+) -> Iterator[dict[str, Any]]:
+    """Iterate the records of a trail, oldest first (rotated files too unless ``rotated=False``).
+
+    Lines that are not a JSON object (a torn last line of a crashed writer, say) are skipped.
+
+    Args:
+        path: the trail file.
+        profile: only the records whose ``profile`` field equals this.
+        rotated: include ``path.1``, ``path.2``... before ``path``.
+
+    Example:
+        >>> for rec in read_trail("audit.jsonl", profile="prod"):  # doctest: +SKIP
+        ...     print(rec["ts"], rec["event"])
+    """
+    files = trail_files(path) if rotated else [Path(path)]
+    for file in files:
+        try:
+            fh = open(file, "rb")  # noqa: SIM115 - closed below; a rotated file may vanish
+        except FileNotFoundError:
+            continue
+        with fh:
+            for raw in fh:
+                if len(raw) > _MAX_LINE_BYTES:
+                    continue
+                record = _parse_line(raw)
+                if record is not None and _matches(record, profile):
+                    yield record
+
+
+def follow_trail(
+    path: str | os.PathLike[str],
+    profile: str | None = None,
+    *,
+    poll: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+    from_start: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """Yield records appended to the trail from now on (like ``tail -F``); never returns.
+
+    Rotation is noticed (the file at ``path`` is a new one, or shorter than what was read):
+    what was left in the old file is read first, then the new file from its start. A line
+    is yielded only once complete, so a record being written is never torn.
+
+    Args:
+        path: the trail file (it may not exist yet).
+        profile: only the records of this profile.
+        poll: seconds between checks.
+        sleep: the sleep function (tests pass a fake one).
+        from_start: also yield what the current file already holds.
+    """
+    target = Path(path)
+    fh: Any = None
+    inode: tuple[int, int] | None = None
+    pending = b""
+    started = from_start
+
+    def drain() -> Iterator[dict[str, Any]]:
+        nonlocal pending
+        while True:
+            chunk = fh.read(65536)
+            if not chunk:
+                return
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                record = _parse_line(raw)
+                if record is not None and _matches(record, profile):
+                    yield record
+
+    try:
+        while True:
+            try:
+                st = os.stat(target)
+                current: tuple[int, int] | None = (st.st_dev, st.st_ino)
+            except FileNotFoundError:
+                st, current = None, None
+            if fh is not None and (current != inode or (st is not None and st.st_size < fh.tell())):
+                yield from drain()  # the rest of the rotated file first
+                fh.close()
+                fh, inode, pending = None, None, b""
+                started = True  # a new file: everything in it is new
+            if fh is None and current is not None:
+                try:
+                    fh = open(target, "rb")  # noqa: SIM115 - kept open across polls
+                except FileNotFoundError:
+                    fh = None
+                else:
+                    inode = (os.fstat(fh.fileno()).st_dev, os.fstat(fh.fileno()).st_ino)
+                    if not started:
+                        fh.seek(0, os.SEEK_END)
+                    started = True
+            if fh is not None:
+                yield from drain()
+            else:
+                started = True  # the file appears later: read it from its start
+            sleep(poll)
+    finally:
+        if fh is not None:
+            fh.close()
