@@ -17,6 +17,7 @@ hosts (the emulator), any other host only when explicitly allow-listed.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
@@ -45,6 +46,7 @@ SALESFORCE_HOST_SUFFIXES = (
     ".salesforce-sites.com",
     ".my.site.com",
 )
+_HOSTNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9.])?$")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _SANDBOX_MARKERS = (
     "uat",
@@ -98,6 +100,10 @@ def check_url(url: str, *, allow_hosts: Iterable[str] = (), what: str = "URL") -
             f"the {what} {url!r} must be an https:// URL",
             hint="e.g. https://login.salesforce.com, https://acme.my.salesforce.com",
         )
+    if not _HOSTNAME_RE.match(host) and ":" not in host:
+        # percent-escapes, '%', '\\' or other odd bytes in a host name are never legitimate and
+        # could make the suffix check and the HTTP client disagree about the host
+        raise EnvironmentConfigError(f"the {what} {url!r} has an invalid host name")
     if parts.username or parts.password:
         raise EnvironmentConfigError(f"the {what} must not contain credentials")
     if parts.query or parts.fragment:

@@ -37,6 +37,7 @@ __all__ = [
     "check_key_file_permissions",
     "describe_certificate",
     "generate_key_pair",
+    "is_encrypted_private_key",
     "key_matches_certificate",
     "load_certificate",
     "load_private_key",
@@ -242,13 +243,21 @@ def write_key_pair(
             )
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except FileExistsError:
+        raise KeyFileError(f"{directory} exists and is not a directory") from None
+    except OSError as exc:
+        raise KeyFileError(f"cannot create {directory}: {exc.strerror}") from None
+    try:
         cert_pem = pair.certificate.public_bytes(serialization.Encoding.PEM)
         key_pem = private_key_pem(pair.private_key, passphrase)
         write = atomic_write if force else exclusive_write
         write(key_path, key_pem, mode=0o600)
         write(cert_path, cert_pem, mode=0o644)
     except FileExistsError as exc:
-        raise KeyFileError(f"{exc} already exists; refusing to overwrite it") from None
+        raise KeyFileError(
+            f"{exc.filename or exc} already exists; refusing to overwrite it",
+            hint="pass --force to replace it, or choose another --out-dir",
+        ) from None
     except OSError as exc:
         raise KeyFileError(f"cannot write into {directory}: {exc.strerror}") from None
     return key_path, cert_path
@@ -342,41 +351,65 @@ def load_private_key_from_env(var: str, passphrase: Passphrase = None) -> rsa.RS
     return _parse_private_key(raw, passphrase, source=f"environment variable {var}")
 
 
+def is_encrypted_private_key(data: bytes) -> bool:
+    """True when ``data`` (PEM or DER) holds a passphrase-protected private key.
+
+    Example:
+        >>> is_encrypted_private_key(b"-----BEGIN ENCRYPTED PRIVATE KEY-----\\n...")
+        True
+    """
+    if b"-----BEGIN" in data:
+        # PKCS#8 "BEGIN ENCRYPTED PRIVATE KEY" or PKCS#1 "Proc-Type: 4,ENCRYPTED"
+        return b"ENCRYPTED PRIVATE KEY-----" in data or b"Proc-Type: 4,ENCRYPTED" in data
+    try:
+        serialization.load_der_private_key(data, password=None)
+    except TypeError:
+        return True
+    except (ValueError, UnsupportedAlgorithm):
+        return False
+    return False
+
+
 def _parse_private_key(data: bytes, passphrase: Passphrase, *, source: str) -> rsa.RSAPrivateKey:
-    stripped = data.lstrip()
-    if stripped.startswith(b"-----BEGIN CERTIFICATE"):
-        raise KeyFileError(
-            f"{source} holds a certificate, not a private key",
-            hint="pass the private key (server.key); the certificate goes to Salesforce",
-        )
-    if stripped.startswith((b"-----BEGIN PUBLIC KEY", b"-----BEGIN RSA PUBLIC KEY")):
-        raise KeyFileError(f"{source} holds a public key, not a private key")
-    if stripped.startswith(b"-----BEGIN OPENSSH PRIVATE KEY"):
+    pem = b"-----BEGIN" in data
+    # A PEM file may carry text before the block ("Bag Attributes" from openssl pkcs12) or a
+    # certificate beside the key; what matters is whether a private key block is present.
+    if pem and b"PRIVATE KEY-----" not in data:
+        if b"-----BEGIN CERTIFICATE" in data:
+            raise KeyFileError(
+                f"{source} holds a certificate, not a private key",
+                hint="pass the private key (server.key); the certificate goes to Salesforce",
+            )
+        if b"-----BEGIN PUBLIC KEY" in data or b"-----BEGIN RSA PUBLIC KEY" in data:
+            raise KeyFileError(f"{source} holds a public key, not a private key")
+        raise KeyFileError(f"{source} does not hold a PEM private key")
+    if pem and b"-----BEGIN OPENSSH PRIVATE KEY" in data:
         raise KeyFileError(
             f"{source} is an OpenSSH-format key",
             hint="convert it: ssh-keygen -p -m PKCS8 -f KEYFILE (or generate one: sfbearer keys new)",
         )
-    encrypted = b"ENCRYPTED" in stripped[:200]
+    if not pem and data.lstrip().startswith((b"ssh-rsa ", b"ssh-ed25519 ", b"ecdsa-sha2-")):
+        raise KeyFileError(f"{source} holds an OpenSSH public key, not a private key")
+    encrypted = is_encrypted_private_key(data)
     pw = _as_bytes(passphrase) or None
     if encrypted and pw is None:
         raise KeyFileError(
             f"{source} is encrypted and no passphrase was given",
             hint="give the passphrase (SFBEARER_KEY_PASSPHRASE, --passphrase-env VAR or a prompt)",
         )
+    password = pw if encrypted else None  # a passphrase for a plain key is ignored
     try:
-        if stripped.startswith(b"-----"):
-            key = serialization.load_pem_private_key(stripped, password=pw if encrypted else None)
+        if pem:
+            key = serialization.load_pem_private_key(data, password=password)
         else:
-            key = serialization.load_der_private_key(data, password=pw if encrypted else None)
-    except TypeError:
-        raise KeyFileError(f"{source} is not encrypted but a passphrase was given") from None
-    except ValueError as exc:
+            key = serialization.load_der_private_key(data, password=password)
+    except ValueError:
         if encrypted:
             raise KeyFileError(f"cannot decrypt {source}: wrong passphrase") from None
-        reason = "unsupported" if "unsupported" in str(exc).lower() else "not a valid PEM/DER"
-        raise KeyFileError(f"{source} is {reason} private key") from None
-    except UnsupportedAlgorithm:
-        raise KeyFileError(f"{source} uses an unsupported key algorithm") from None
+        # cryptography's message lumps every cause together; do not guess which one it was
+        raise KeyFileError(f"{source} is not a valid PEM or DER private key") from None
+    except (TypeError, UnsupportedAlgorithm):
+        raise KeyFileError(f"{source} holds an unsupported private key") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         kind = type(key).__name__.lstrip("_").replace("PrivateKey", "")
         raise KeyFileError(
@@ -421,8 +454,8 @@ def load_certificate(source: str | os.PathLike[str] | bytes) -> CertificateInfo:
             hint="give the certificate (server.crt); the private key must never be uploaded",
         )
     try:
-        if data.lstrip().startswith(b"-----"):
-            cert = x509.load_pem_x509_certificate(data.lstrip())
+        if b"-----BEGIN" in data:
+            cert = x509.load_pem_x509_certificate(data)
         else:
             cert = x509.load_der_x509_certificate(data)
     except ValueError:

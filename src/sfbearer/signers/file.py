@@ -25,11 +25,15 @@ class FileSigner:
 
     def __init__(self, private_key: rsa.RSAPrivateKey, *, source: str = "") -> None:
         self._key = private_key
-        self._key_id = public_key_fingerprint(private_key.public_key())
+        # computed on first use: mint_assertion wraps a bare key in a FileSigner on every
+        # call, and serialising the public key would cost ~10% of a signature each time
+        self._key_id: str | None = None
         self.source = source
 
     @property
     def key_id(self) -> str:
+        if self._key_id is None:
+            self._key_id = public_key_fingerprint(self._key.public_key())
         return self._key_id
 
     def sign(self, message: bytes) -> bytes:
@@ -40,4 +44,4 @@ class FileSigner:
 
     def __repr__(self) -> str:
         where = f" source={self.source!r}" if self.source else ""
-        return f"<FileSigner key_id={self._key_id[:23]}...{where}>"
+        return f"<FileSigner key_id={self.key_id[:23]}...{where}>"

@@ -1,0 +1,438 @@
+"""``sfbearer keys new|show|check|csr|import``: RSA keys and X.509 certificates.
+
+``keys check`` exit codes: 0 every check passed, 1 warnings only (e.g. the certificate expires
+within 30 days), 2 a check failed (unsafe permissions, wrong key type or size, key and
+certificate do not match, expired), 78 a file could not be opened or decrypted at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sfbearer.cli._app import EXIT_CONFIG, Abort, App, global_options, pass_app
+from sfbearer.cli._passphrase import (
+    load_key_interactive,
+    passphrase_from_env,
+    passphrase_option,
+    prompt_passphrase,
+)
+
+__all__ = ["keys"]
+
+_MAX_READ = 256 * 1024
+_NEXT_STEP = (
+    "next: upload {cert} to your External Client App (OAuth settings > "
+    '"Use digital signatures"); keep {key} private'
+)
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(_MAX_READ + 1)
+    except FileNotFoundError:
+        raise Abort(f"{what} not found: {path}", EXIT_CONFIG) from None
+    except IsADirectoryError:
+        raise Abort(f"{path} is a directory, not a {what}", EXIT_CONFIG) from None
+    except OSError as exc:
+        raise Abort(f"cannot read {what} {path}: {exc.strerror}", EXIT_CONFIG) from None
+    if len(data) > _MAX_READ:
+        raise Abort(f"{path} is too large to be a {what}", EXIT_CONFIG)
+    return data
+
+
+def _when(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _pair_summary(app: App, key_path: Path, cert_path: Path, encrypted: bool) -> None:
+    from sfbearer.keys import load_certificate
+    from sfbearer.signers import public_key_fingerprint
+
+    info = load_certificate(cert_path)
+    pub = info.certificate.public_key()
+    data: dict[str, Any] = {
+        "key": str(key_path),
+        "certificate": str(cert_path),
+        "key_size": info.key_size,
+        "encrypted": encrypted,
+        "subject": info.subject,
+        "serial": format(info.serial, "x"),
+        "not_before": info.not_before.isoformat(),
+        "not_after": info.not_after.isoformat(),
+        "days_left": info.days_left,
+        "sha256_fingerprint": info.sha256_fingerprint,
+        "sha1_fingerprint": info.sha1_fingerprint,
+        "public_key_sha256": public_key_fingerprint(pub),  # type: ignore[arg-type]
+    }
+    if app.json_mode:
+        app.json(data)
+        return
+    state = "encrypted" if encrypted else "not encrypted"
+    app.out(f"private key:   {key_path} (RSA {info.key_size} bits, mode 0600, {state})")
+    app.out(f"certificate:   {cert_path} ({info.subject})")
+    app.out(f"expires:       {_when(info.not_after)} ({info.days_left} days)")
+    app.out(f"SHA-256:       {info.sha256_fingerprint}")
+    app.out(f"SHA-1:         {info.sha1_fingerprint}")
+    app.info(_NEXT_STEP.format(cert=cert_path, key=key_path))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@global_options
+def keys() -> None:
+    """Generate, show, check and import RSA keys and certificates."""
+
+
+@keys.command("new")
+@click.option(
+    "--out-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for server.key and server.crt (created when missing).",
+)
+@click.option("--common-name", default="sfbearer", show_default=True, help="Certificate CN.")
+@click.option(
+    "--days", type=click.IntRange(1, 10950), default=365, show_default=True, help="Validity."
+)
+@click.option(
+    "--key-size",
+    type=click.Choice(["2048", "3072", "4096"]),
+    default="2048",
+    show_default=True,
+    help="RSA modulus size in bits.",
+)
+@passphrase_option("Encrypt the key with the passphrase in this environment variable.")
+@click.option("--force", is_flag=True, help="Replace existing server.key / server.crt.")
+@global_options
+@pass_app
+def new(
+    app: App,
+    out_dir: Path,
+    common_name: str,
+    days: int,
+    key_size: str,
+    passphrase_env: str | None,
+    force: bool,
+) -> None:
+    """Make a new RSA key (PKCS#8, 0600) and a self-signed certificate for Salesforce.
+
+    The key is encrypted when --passphrase-env VAR (or SFBEARER_KEY_PASSPHRASE) holds a
+    passphrase. Example: sfbearer keys new --out-dir ./keys --common-name acme-integration
+    """
+    from sfbearer.keys import generate_key_pair, write_key_pair
+
+    passphrase = passphrase_from_env(passphrase_env)
+    key_path, cert_path = out_dir / "server.key", out_dir / "server.crt"
+    if not force:
+        # refuse before the (slow) key generation
+        for path in (key_path, cert_path):
+            if path.exists() or path.is_symlink():
+                raise Abort(
+                    f"{path} already exists; refusing to overwrite it",
+                    EXIT_CONFIG,
+                    hint="pass --force to replace it, or choose another --out-dir",
+                )
+    pair = generate_key_pair(key_size=int(key_size), common_name=common_name, days=days)
+    key_path, cert_path = write_key_pair(pair, out_dir, passphrase=passphrase, force=force)
+    _pair_summary(app, key_path, cert_path, encrypted=passphrase is not None)
+
+
+def _describe_certificate(data: bytes, path: Path) -> dict[str, Any]:
+    from sfbearer.keys import load_certificate
+    from sfbearer.signers import public_key_fingerprint
+
+    info = load_certificate(data)
+    pub = info.certificate.public_key()
+    days = info.days_left
+    status = "expired" if days < 0 else "valid"
+    if dt.datetime.now(dt.UTC) < info.not_before:
+        status = "not yet valid"
+    out: dict[str, Any] = {
+        "path": str(path),
+        "type": "X.509 certificate",
+        "key": f"RSA {info.key_size} bits" if info.key_size else type(pub).__name__,
+        "subject": info.subject,
+        "issuer": info.issuer + (" (self-signed)" if info.is_self_signed else ""),
+        "serial": format(info.serial, "x"),
+        "not_before": info.not_before.isoformat(),
+        "not_after": info.not_after.isoformat(),
+        "days_left": days,
+        "status": status,
+        "sha256_fingerprint": info.sha256_fingerprint,
+        "sha1_fingerprint": info.sha1_fingerprint,
+    }
+    if info.key_size:
+        out["public_key_sha256"] = public_key_fingerprint(pub)  # type: ignore[arg-type]
+    return out
+
+
+def _describe_private_key(path: Path, data: bytes, passphrase_env: str | None) -> dict[str, Any]:
+    import os
+    import stat
+
+    from sfbearer.keys import is_encrypted_private_key
+    from sfbearer.signers import public_key_fingerprint
+
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    # describing a key is harmless even when its mode is unsafe: report it instead of refusing
+    encrypted = is_encrypted_private_key(data)
+    passphrase = passphrase_from_env(passphrase_env)
+    if encrypted and passphrase is None:
+        passphrase = prompt_passphrase(str(path))
+    from sfbearer.keys import load_private_key
+
+    key = load_private_key(path, passphrase, check_permissions=False)
+    pem = b"-----BEGIN" in data
+    fmt = "PKCS#1 PEM" if b"BEGIN RSA PRIVATE KEY" in data else ("PKCS#8 PEM" if pem else "DER")
+    return {
+        "path": str(path),
+        "type": "RSA private key",
+        "size": key.key_size,
+        "format": fmt,
+        "encrypted": encrypted,
+        "mode": f"{mode:04o}" + (" (unsafe: chmod 600)" if mode & 0o077 else ""),
+        "public_key_sha256": public_key_fingerprint(key.public_key()),
+    }
+
+
+def _describe_public_key(path: Path, data: bytes) -> dict[str, Any]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from sfbearer.signers import public_key_fingerprint
+
+    try:
+        pub = (
+            serialization.load_pem_public_key(data)
+            if b"-----BEGIN" in data
+            else serialization.load_der_public_key(data)
+        )
+    except (ValueError, TypeError):
+        raise Abort(f"{path} is not a key or a certificate", EXIT_CONFIG) from None
+    if not isinstance(pub, rsa.RSAPublicKey):
+        return {"path": str(path), "type": f"{type(pub).__name__} (not RSA)"}
+    return {
+        "path": str(path),
+        "type": "RSA public key",
+        "size": pub.key_size,
+        "public_key_sha256": public_key_fingerprint(pub),
+    }
+
+
+def _kind(data: bytes) -> str:
+    if b"-----BEGIN" in data:
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            return "certificate"
+        if b"PRIVATE KEY-----" in data:
+            return "private"
+        if b"PUBLIC KEY-----" in data:
+            return "public"
+        return "unknown"
+    from cryptography import x509
+
+    from sfbearer.keys import is_encrypted_private_key
+
+    try:
+        x509.load_der_x509_certificate(data)
+    except ValueError:
+        pass
+    else:
+        return "certificate"
+    if is_encrypted_private_key(data):
+        return "private"
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        serialization.load_der_private_key(data, None)
+    except (ValueError, TypeError):
+        return "public"
+    except Exception:  # noqa: BLE001 - unsupported algorithms: let the loader explain
+        return "private"
+    return "private"
+
+
+@keys.command("show")
+@click.argument("path", type=click.Path(path_type=Path))
+@passphrase_option()
+@global_options
+@pass_app
+def show(app: App, path: Path, passphrase_env: str | None) -> None:
+    """Describe a private key or certificate (never prints key material).
+
+    Example: sfbearer keys show server.crt
+    """
+    data = _read(path, "file")
+    kind = _kind(data)
+    if kind == "certificate":
+        info = _describe_certificate(data, path)
+    elif kind == "private":
+        info = _describe_private_key(path, data, passphrase_env)
+    elif kind == "public":
+        info = _describe_public_key(path, data)
+    else:
+        raise Abort(f"{path} is not a key or a certificate", EXIT_CONFIG)
+    if app.json_mode:
+        app.json(info)
+        return
+    width = max(len(k) for k in info) + 2
+    for name, value in info.items():
+        shown = {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
+        app.out(f"{(name.replace('_', ' ') + ':').ljust(width)} {shown}")
+
+
+def _default_cert(key_file: Path) -> Path:
+    return key_file.parent / "server.crt"
+
+
+@keys.command("check")
+@click.option(
+    "-f",
+    "--jwt-key-file",
+    "key_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The private key file.",
+)
+@click.option(
+    "--cert",
+    "cert_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The certificate uploaded to Salesforce [default: server.crt beside the key].",
+)
+@passphrase_option()
+@click.option(
+    "--warn-days",
+    type=click.IntRange(0, 3650),
+    default=30,
+    show_default=True,
+    help="Warn when the certificate expires within this many days.",
+)
+@global_options
+@pass_app
+def check(
+    app: App, key_file: Path, cert_file: Path | None, passphrase_env: str | None, warn_days: int
+) -> int:
+    """Check a key and certificate: permissions, type and size, match, validity.
+
+    Exit 0 all pass, 1 warnings only, 2 a check failed, 78 a file could not be read.
+    Example: sfbearer keys check -f server.key --cert server.crt
+    """
+    from sfbearer.keycheck import check_key_files, worst_exit_code
+    from sfbearer.keys import is_encrypted_private_key
+
+    passphrase = passphrase_from_env(passphrase_env)
+    if passphrase is None:
+        try:
+            head = key_file.read_bytes()[:_MAX_READ]
+        except OSError:
+            head = b""
+        if head and is_encrypted_private_key(head):
+            passphrase = prompt_passphrase(str(key_file))
+    cert = cert_file or _default_cert(key_file)
+    findings = check_key_files(key_file, cert, passphrase=passphrase, warn_days=warn_days)
+    code = worst_exit_code(findings)
+    if app.json_mode:
+        app.json(
+            {
+                "key": str(key_file),
+                "certificate": str(cert),
+                "exit_code": code,
+                "findings": [
+                    {"check": f.check, "status": f.status, "message": f.message, "hint": f.hint}
+                    for f in findings
+                ],
+            }
+        )
+        return code
+    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "error": "FAIL"}
+    for f in findings:
+        fix = f"; fix: {f.hint}" if f.hint and f.status != "ok" else ""
+        app.out(f"{marks[f.status]}  {f.check}: {f.message}{fix}")
+    return code
+
+
+@keys.command("csr")
+@click.option("-f", "--jwt-key-file", "key_file", required=True, type=click.Path(path_type=Path))
+@click.option("--common-name", required=True, help="Subject CN of the request.")
+@click.option("--organization", default=None, help="Subject O of the request.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the CSR here (replaced atomically) instead of printing it.",
+)
+@passphrase_option()
+@global_options
+@pass_app
+def csr(
+    app: App,
+    key_file: Path,
+    common_name: str,
+    organization: str | None,
+    out: Path | None,
+    passphrase_env: str | None,
+) -> None:
+    """Make a PKCS#10 certificate signing request for a CA-signed certificate.
+
+    Example: sfbearer keys csr -f server.key --common-name acme-integration --out server.csr
+    """
+    from sfbearer._files import atomic_write
+    from sfbearer.pkcs import make_csr
+
+    key = load_key_interactive(key_file, passphrase_env)
+    pem = make_csr(key, common_name=common_name, organization=organization)
+    if out is None:
+        app.out(pem.decode("ascii").rstrip("\n"))
+        return
+    try:
+        atomic_write(out, pem, mode=0o644)
+    except OSError as exc:
+        raise Abort(f"cannot write {out}: {exc.strerror}", EXIT_CONFIG) from None
+    if app.json_mode:
+        app.json({"csr": str(out), "common_name": common_name, "organization": organization})
+        return
+    app.out(f"wrote {out}")
+    app.info(
+        f"next: send {out} to your CA, then check the signed certificate with: "
+        f"sfbearer keys check -f {key_file} --cert SIGNED.crt"
+    )
+
+
+@keys.command("import")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option(
+    "--out-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for server.key and server.crt (created when missing).",
+)
+@passphrase_option("Read the bundle's passphrase from this environment variable.")
+@click.option("--force", is_flag=True, help="Replace existing server.key / server.crt.")
+@global_options
+@pass_app
+def import_(app: App, bundle: Path, out_dir: Path, passphrase_env: str | None, force: bool) -> None:
+    """Split a PKCS#12 bundle (.p12/.pfx) into server.key (0600) and server.crt.
+
+    Example: sfbearer keys import bundle.p12 --out-dir ./keys --passphrase-env P12_PASS
+    """
+    from sfbearer._exceptions import KeyFileError
+    from sfbearer.keys import write_key_pair
+    from sfbearer.pkcs import load_pkcs12
+
+    data = _read(bundle, "PKCS#12 bundle")
+    passphrase = passphrase_from_env(passphrase_env)
+    try:
+        pair = load_pkcs12(data, passphrase)
+    except KeyFileError as exc:
+        needs_passphrase = passphrase is None and "passphrase" in exc.message
+        prompted = prompt_passphrase(str(bundle)) if needs_passphrase else None
+        if prompted is None:
+            raise
+        pair = load_pkcs12(data, prompted)
+    key_path, cert_path = write_key_pair(pair, out_dir, force=force)
+    _pair_summary(app, key_path, cert_path, encrypted=False)

@@ -1,0 +1,167 @@
+"""Check a key file and its certificate the way ``sfbearer keys check`` reports it.
+
+Each check gives a :class:`Finding`; :func:`worst_exit_code` turns them into the CLI's exit
+code: 0 all pass, 1 warnings only, 2 a check failed, 78 a file could not be opened or
+decrypted at all (nothing to check).
+
+Example:
+    >>> findings = check_key_files("server.key", "server.crt")  # doctest: +SKIP
+    >>> [f.status for f in findings]  # doctest: +SKIP
+    ['ok', 'ok', 'ok', 'ok', 'ok']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from sfbearer._exceptions import CertificateError, KeyFileError
+from sfbearer.keys import (
+    MIN_KEY_SIZE,
+    CertificateInfo,
+    check_key_file_permissions,
+    is_encrypted_private_key,
+    key_matches_certificate,
+    load_certificate,
+    load_private_key,
+)
+
+__all__ = ["EXPIRY_WARNING_DAYS", "Finding", "check_key_files", "worst_exit_code"]
+
+EXPIRY_WARNING_DAYS = 30
+Status = Literal["ok", "warn", "fail", "error"]
+_EXIT = {"ok": 0, "warn": 1, "fail": 2, "error": 78}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One check's result.
+
+    Attributes:
+        check: what was checked (``permissions``, ``key``, ``certificate``, ``match``, ``validity``).
+        status: ``ok``, ``warn``, ``fail`` (read, and wrong) or ``error`` (could not be read).
+        message: one line for a person; never key bytes or a passphrase.
+        hint: the fix, when there is one.
+    """
+
+    check: str
+    status: Status
+    message: str
+    hint: str = ""
+
+
+def worst_exit_code(findings: list[Finding]) -> int:
+    """The CLI exit code for ``findings``: 78 > 2 > 1 > 0."""
+    codes = [_EXIT[f.status] for f in findings]
+    return max(codes, default=0)
+
+
+def _check_permissions(key_path: Path) -> Finding:
+    try:
+        check_key_file_permissions(key_path)
+    except KeyFileError as exc:
+        unreadable = not os.path.exists(key_path) or "cannot read" in exc.message
+        return Finding("permissions", "error" if unreadable else "fail", exc.message, exc.hint)
+    mode = stat.S_IMODE(os.stat(key_path).st_mode)
+    via = f" (via symlink to {os.path.realpath(key_path)})" if key_path.is_symlink() else ""
+    return Finding("permissions", "ok", f"{key_path} has mode {mode:04o}{via}")
+
+
+def _check_key(
+    key_path: Path, passphrase: str | bytes | None
+) -> tuple[Finding, rsa.RSAPrivateKey | None]:
+    try:
+        with open(key_path, "rb") as fh:
+            head = fh.read(64 * 1024)
+    except OSError as exc:
+        return Finding("key", "error", f"cannot read {key_path}: {exc.strerror}"), None
+    encrypted = is_encrypted_private_key(head)
+    try:
+        key = load_private_key(key_path, passphrase, check_permissions=False)
+    except KeyFileError as exc:
+        # an encrypted key we cannot open is a configuration problem, not a bad key
+        return Finding("key", "error" if encrypted else "fail", exc.message, exc.hint), None
+    note = ", encrypted" if encrypted else ""
+    return Finding("key", "ok", f"RSA private key, {key.key_size} bits{note}"), key
+
+
+def _check_certificate(cert_path: Path) -> tuple[Finding, CertificateInfo | None]:
+    try:
+        info = load_certificate(cert_path)
+    except CertificateError as exc:
+        status: Status = "error" if not os.path.isfile(cert_path) else "fail"
+        if "cannot read" in exc.message:
+            status = "error"
+        return Finding("certificate", status, exc.message, exc.hint), None
+    pub = info.certificate.public_key()
+    if not isinstance(pub, rsa.RSAPublicKey):
+        return Finding("certificate", "fail", f"{info.subject}: not an RSA certificate"), info
+    if pub.key_size < MIN_KEY_SIZE:
+        return (
+            Finding("certificate", "fail", f"{info.subject}: RSA {pub.key_size} bits is too weak"),
+            info,
+        )
+    return Finding("certificate", "ok", f"{info.subject}, RSA {pub.key_size} bits"), info
+
+
+def _check_validity(info: CertificateInfo, now: dt.datetime, warn_days: int) -> Finding:
+    days = info.days_left_at(now)
+    until = info.not_after.strftime("%Y-%m-%d %H:%M UTC")
+    if now < info.not_before:
+        since = info.not_before.strftime("%Y-%m-%d %H:%M UTC")
+        return Finding("validity", "fail", f"not valid before {since}", "check the clock")
+    if now > info.not_after:
+        return Finding(
+            "validity",
+            "fail",
+            f"expired on {until}",
+            "make a new pair (sfbearer keys new) and upload the certificate",
+        )
+    message = f"valid until {until} ({days} days left)"
+    if days < warn_days:
+        return Finding(
+            "validity", "warn", message, "rotate soon: sfbearer keys new, then upload server.crt"
+        )
+    return Finding("validity", "ok", message)
+
+
+def check_key_files(
+    key_path: str | os.PathLike[str],
+    cert_path: str | os.PathLike[str],
+    *,
+    passphrase: str | bytes | None = None,
+    now: dt.datetime | None = None,
+    warn_days: int = EXPIRY_WARNING_DAYS,
+) -> list[Finding]:
+    """Check permissions, key type and size, the certificate, key/certificate match, validity.
+
+    Never raises for a bad file: every problem is a :class:`Finding`.
+    """
+    current = now or dt.datetime.now(dt.UTC)
+    key_file, cert_file = Path(key_path), Path(cert_path)
+    findings = [_check_permissions(key_file)]
+    key_finding, key = _check_key(key_file, passphrase)
+    findings.append(key_finding)
+    cert_finding, info = _check_certificate(cert_file)
+    findings.append(cert_finding)
+    if key is not None and info is not None:
+        if key_matches_certificate(key.public_key(), info.certificate):
+            findings.append(Finding("match", "ok", "the certificate carries this key's public key"))
+        else:
+            findings.append(
+                Finding(
+                    "match",
+                    "fail",
+                    "the certificate does not belong to this key",
+                    "upload the certificate made with this key, or use the matching key",
+                )
+            )
+    if info is not None:
+        findings.append(_check_validity(info, current, warn_days))
+    return findings
