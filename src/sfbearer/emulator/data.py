@@ -1,0 +1,119 @@
+"""The bridge between the HTTP layer and the record store (:mod:`.records`, :mod:`.schema`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sfbearer.emulator.context import Context
+from sfbearer.emulator.registry import UserRecord
+from sfbearer.emulator.schema import ApiErrorResponse, get_sobject
+from sfbearer.emulator.schema import describe as describe_sobject
+from sfbearer.emulator.schema import describe_global as describe_all
+from sfbearer.emulator.sessions import Session
+
+__all__ = [
+    "attach_records",
+    "create",
+    "delete",
+    "describe",
+    "describe_global",
+    "get",
+    "next_page",
+    "query",
+    "sobject_info",
+    "sync_user",
+    "update",
+]
+
+
+def attach_records(ctx: Context) -> None:
+    """Open the record store on the org's database and give it every registered user."""
+    from sfbearer.emulator.records import RecordStore
+
+    ctx.records = RecordStore(
+        ctx.db.conn,
+        ctx.db.lock,
+        clock=ctx.clock.utcnow,
+        org_id=ctx.org_id,
+        org_name=ctx.config.org_name,
+        is_sandbox=ctx.config.sandbox,
+    )
+    for user in ctx.registry.list_users():
+        sync_user(ctx, user)
+
+
+def sync_user(ctx: Context, user: UserRecord) -> None:
+    """Create or update the ``User`` record (same id) of a registered user."""
+    if ctx.records is None:
+        return
+    local = user.username.split("@")[0]
+    first, _, last = local.replace(".", " ").partition(" ")
+    ctx.records.add_user_record(
+        user.id,
+        user.username,
+        profile=user.profile,
+        first_name=first.title() if last else None,
+        last_name=(last or first).title() or "User",
+        email=user.email,
+        is_active=user.active,
+    )
+    for name in user.permission_sets:
+        ctx.records.ensure_permission_set(name)
+
+
+def _unknown_type(sobject: str) -> ApiErrorResponse:
+    return ApiErrorResponse(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def describe_global(version: str) -> dict[str, Any]:
+    return describe_all(api_version=version)
+
+
+def describe(sobject: str, version: str) -> dict[str, Any]:
+    result = describe_sobject(sobject, api_version=version)
+    if result is None:
+        raise _unknown_type(sobject)
+    return result
+
+
+def sobject_info(sobject: str, version: str) -> dict[str, Any]:
+    """``GET /sobjects/{type}``: basic metadata and (here, always empty) recent items."""
+    obj = get_sobject(sobject)
+    if obj is None:
+        raise _unknown_type(sobject)
+    entry = {k: v for k, v in describe(obj.name, version).items() if k != "fields"}
+    entry.pop("childRelationships", None)
+    entry.pop("recordTypeInfos", None)
+    return {"objectDescribe": entry, "recentItems": []}
+
+
+def query(ctx: Context, soql: str, version: str, *, all_rows: bool) -> dict[str, object]:
+    result: dict[str, object] = ctx.records.query(
+        soql, include_deleted=all_rows, batch_size=ctx.config.query_batch_size, api_version=version
+    )
+    return result
+
+
+def next_page(ctx: Context, locator: str, version: str) -> dict[str, object]:
+    result: dict[str, object] = ctx.records.query_more(locator)
+    return result
+
+
+def create(ctx: Context, sobject: str, body: dict[str, Any], session: Session) -> str:
+    new_id: str = ctx.records.create(sobject, body, user_id=session.user_id)
+    return new_id
+
+
+def get(
+    ctx: Context, sobject: str, record_id: str, fields: list[str] | None, version: str
+) -> dict[str, object]:
+    record: dict[str, object] = ctx.records.get(sobject, record_id, fields, api_version=version)
+    return record
+
+
+def update(ctx: Context, sobject: str, record_id: str, body: dict[str, Any]) -> None:
+    ctx.records.update(sobject, record_id, body)
+
+
+def delete(ctx: Context, sobject: str, record_id: str) -> None:
+    ctx.records.delete(sobject, record_id)

@@ -1,0 +1,63 @@
+"""The emulator's SQLite database: one connection shared by every part, behind one lock.
+
+A file given by the user keeps the org across restarts; without one a private temporary
+file is used and removed on close. The file is created 0600 (it holds certificates and
+session hashes).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+import threading
+from pathlib import Path
+
+__all__ = ["Database"]
+
+
+class Database:
+    """A SQLite connection usable from any thread, serialised by :attr:`lock`.
+
+    Args:
+        path: the database file; None for a temporary one removed by :meth:`close`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._temp_dir: tempfile.TemporaryDirectory[str] | None = None
+        if path is None:
+            self._temp_dir = tempfile.TemporaryDirectory(prefix="sfbearer-emulator-")
+            path = Path(self._temp_dir.name) / "state.db"
+        self.path = Path(path)
+        if not self.path.exists():
+            # Create it 0600 from the start: no window where others could read it.
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+            os.close(fd)
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(
+            str(self.path), check_same_thread=False, isolation_level=None, timeout=10
+        )
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+
+    def execute(
+        self, sql: str, params: tuple[object, ...] | dict[str, object] = ()
+    ) -> sqlite3.Cursor:
+        """Run one statement (autocommit) under the lock."""
+        with self.lock:
+            return self.conn.execute(sql, params)
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """Run a SELECT under the lock and fetch every row."""
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        """Close the connection (and remove the temporary database, if any)."""
+        with self.lock:
+            self.conn.close()
+        if self._temp_dir is not None:
+            self._temp_dir.cleanup()
+            self._temp_dir = None

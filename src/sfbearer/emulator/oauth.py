@@ -1,0 +1,269 @@
+"""OAuth endpoints: token (jwt-bearer), userinfo, the identity URL, revoke."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import urllib.parse
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from sfbearer.emulator.config import format_scopes
+from sfbearer.emulator.context import Context
+from sfbearer.emulator.registry import UserRecord
+from sfbearer.emulator.sessions import Session
+from sfbearer.emulator.validation import OAuthError, validate_assertion
+
+__all__ = ["identity", "read_limited_body", "revoke", "token", "userinfo"]
+
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# A body larger than the cap is still read (and thrown away) up to this much, so the client
+# gets its JSON error instead of a connection reset while it is still sending.
+_DRAIN_LIMIT = 16 * 1024 * 1024
+
+
+def _ctx(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
+    """Salesforce's token-endpoint error body, never cached."""
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=_NO_STORE
+    )
+
+
+async def read_limited_body(request: Request, cap: int) -> bytes | None:
+    """The request body (Content-Length or chunked), or None when it is larger than ``cap``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > _DRAIN_LIMIT:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > _DRAIN_LIMIT:
+            break
+        if size <= cap:
+            chunks.append(chunk)
+    return None if size > cap else b"".join(chunks)
+
+
+def _parse_form(body: bytes) -> dict[str, str]:
+    text = body.decode("utf-8", errors="replace")
+    form: dict[str, str] = {}
+    for key, value in urllib.parse.parse_qsl(text, keep_blank_values=True, max_num_fields=64):
+        form.setdefault(key, value)  # the first occurrence wins, as in most servlet stacks
+    return form
+
+
+async def token(request: Request) -> Response:
+    """``POST /services/oauth2/token`` with the jwt-bearer grant."""
+    ctx = _ctx(request)
+    if request.method != "POST":
+        return oauth_error("invalid_request", "must use HTTP POST")
+    body = await read_limited_body(request, ctx.config.max_body_bytes)
+    if body is None:
+        ctx.sessions.bump("token:failed")
+        return oauth_error("invalid_request", "request entity too large", 413)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        form = (
+            _parse_form(body) if content_type in ("", "application/x-www-form-urlencoded") else {}
+        )
+    except ValueError:  # more fields than max_num_fields
+        form = {}
+    seen: dict[str, str] = {}
+    try:
+        if form.get("grant_type") != JWT_BEARER:
+            raise OAuthError("unsupported_grant_type", "grant type not supported")
+        verified = validate_assertion(
+            form.get("assertion", ""),
+            registry=ctx.registry,
+            config=ctx.config,
+            clock=ctx.clock,
+            audiences=ctx.audiences,
+            jti_cache=ctx.jti_cache,
+            logins=ctx.logins,
+            faults=ctx.faults,
+            seen=seen,
+        )
+    except OAuthError as exc:
+        keys = ["token:failed"]
+        keys += [f"token:app:{seen['app']}"] if "app" in seen else []
+        keys += [f"token:user:{seen['user']}"] if "user" in seen else []
+        ctx.sessions.bump(*keys)
+        return oauth_error(exc.error, exc.description, exc.status)
+
+    app, user = verified.app, verified.user
+    access_token = ctx.sessions.live_token(user.id, app.name) if ctx.config.reuse_sessions else None
+    if access_token is None:
+        access_token = ctx.sessions.create(user.id, app.name, app.scopes, app.session_timeout)
+    ctx.logins.record(user.id)
+    ctx.sessions.bump("token:ok", f"token:app:{app.name}", f"token:user:{user.username}")
+    issued_at = str(int(ctx.clock.now() * 1000))
+    identity_url = ctx.identity_url(user.id)
+    mac = hmac.new(
+        ctx.registry.org_secret.encode(), (identity_url + issued_at).encode(), hashlib.sha256
+    )
+    body_out: dict[str, Any] = {
+        "access_token": access_token,
+        "signature": base64.b64encode(mac.digest()).decode(),
+        "scope": format_scopes(app.scopes),
+        "instance_url": ctx.base_url,
+        "id": identity_url,
+        "token_type": "Bearer",
+        "issued_at": issued_at,
+    }
+    return JSONResponse(body_out, headers=_NO_STORE)
+
+
+def bearer_token(request: Request, *, allow_query: bool = False) -> str | None:
+    """The token from ``Authorization: Bearer|OAuth X`` (or ``?oauth_token=`` when allowed)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() in ("bearer", "oauth") and value.strip():
+        return value.strip()
+    if allow_query:
+        return request.query_params.get("oauth_token") or None
+    return None
+
+
+def _user_session(request: Request, *, allow_query: bool) -> tuple[Session, UserRecord] | Response:
+    ctx = _ctx(request)
+    raw = bearer_token(request, allow_query=allow_query)
+    if raw is None:
+        return PlainTextResponse("Missing_OAuth_Token", status_code=403)
+    session = ctx.sessions.lookup(raw)
+    user = ctx.registry.get_user(session.user_id) if session else None
+    if session is None or user is None:
+        return PlainTextResponse("Bad_OAuth_Token", status_code=403)
+    return session, user
+
+
+def _urls(ctx: Context, user_id: str) -> dict[str, str]:
+    base = f"{ctx.base_url}/services"
+    org = ctx.org_id
+    return {
+        "enterprise": f"{base}/Soap/c/{{version}}/{org}",
+        "metadata": f"{base}/Soap/m/{{version}}/{org}",
+        "partner": f"{base}/Soap/u/{{version}}/{org}",
+        "rest": f"{base}/data/v{{version}}/",
+        "sobjects": f"{base}/data/v{{version}}/sobjects/",
+        "search": f"{base}/data/v{{version}}/search/",
+        "query": f"{base}/data/v{{version}}/query/",
+        "recent": f"{base}/data/v{{version}}/recent/",
+        "profile": f"{ctx.base_url}/{user_id}",
+        "limits": f"{base}/data/v{{version}}/limits/",
+        "custom_domain": ctx.base_url,
+    }
+
+
+def _names(user: UserRecord) -> tuple[str, str]:
+    local = user.username.split("@")[0]
+    first, _, last = local.replace(".", " ").partition(" ")
+    return (first.title() if last else ""), (last or first).title()
+
+
+def identity_document(ctx: Context, user: UserRecord) -> dict[str, Any]:
+    """The identity service's JSON for ``user``."""
+    first, last = _names(user)
+    return {
+        "id": ctx.identity_url(user.id),
+        "asserted_user": True,
+        "user_id": user.id,
+        "organization_id": ctx.org_id,
+        "username": user.username,
+        "nick_name": user.username.split("@")[0],
+        "display_name": f"{first} {last}".strip(),
+        "email": user.email,
+        "email_verified": True,
+        "first_name": first,
+        "last_name": last,
+        "timezone": "GMT",
+        "photos": {},
+        "addr_street": None,
+        "mobile_phone": None,
+        "status": {"created_date": None, "body": None},
+        "urls": _urls(ctx, user.id),
+        "active": user.active,
+        "user_type": "STANDARD",
+        "language": "en_US",
+        "locale": "en_US",
+        "utcOffset": 0,
+        "last_modified_date": "2026-01-01T00:00:00.000+0000",
+        "is_app_installed": True,
+    }
+
+
+async def identity(request: Request) -> Response:
+    """``GET /id/{orgId}/{userId}`` with a bearer header or ``?oauth_token=``."""
+    ctx = _ctx(request)
+    found = _user_session(request, allow_query=True)
+    if isinstance(found, Response):
+        return found
+    org_id, user_id = request.path_params["org_id"], request.path_params["user_id"]
+    if org_id[:15] != ctx.org_id[:15]:
+        return PlainTextResponse("Wrong_Org", status_code=403)
+    target = ctx.registry.get_user(user_id) or next(
+        (u for u in ctx.registry.list_users() if u.id[:15] == user_id[:15]), None
+    )
+    if target is None:
+        return PlainTextResponse("Bad_Id", status_code=404)
+    if not target.active:
+        return PlainTextResponse("Inactive", status_code=404)
+    return JSONResponse(identity_document(ctx, target))
+
+
+async def userinfo(request: Request) -> Response:
+    """``GET /services/oauth2/userinfo``: the OpenID Connect view of the user."""
+    ctx = _ctx(request)
+    found = _user_session(request, allow_query=False)
+    if isinstance(found, Response):
+        return found
+    _session, user = found
+    first, last = _names(user)
+    return JSONResponse(
+        {
+            "sub": ctx.identity_url(user.id),
+            "user_id": user.id,
+            "organization_id": ctx.org_id,
+            "preferred_username": user.username,
+            "nickname": user.username.split("@")[0],
+            "name": f"{first} {last}".strip(),
+            "given_name": first,
+            "family_name": last,
+            "email": user.email,
+            "email_verified": True,
+            "zoneinfo": "GMT",
+            "locale": "en_US",
+            "language": "en_US",
+            "active": user.active,
+            "user_type": "STANDARD",
+            "utcOffset": 0,
+            "urls": _urls(ctx, user.id),
+            "is_app_installed": True,
+        }
+    )
+
+
+async def revoke(request: Request) -> Response:
+    """``POST /services/oauth2/revoke`` (form ``token=``) or ``GET ?token=``."""
+    ctx = _ctx(request)
+    raw: str | None = request.query_params.get("token")
+    if request.method == "POST" and raw is None:
+        body = await read_limited_body(request, ctx.config.max_body_bytes)
+        if body is None:
+            return oauth_error("invalid_request", "request entity too large", 413)
+        try:
+            raw = _parse_form(body).get("token")
+        except ValueError:
+            raw = None
+    if not raw or not ctx.sessions.revoke_token(raw):
+        return oauth_error("unsupported_token_type", "this token type is not supported")
+    return Response(status_code=200, headers=_NO_STORE)

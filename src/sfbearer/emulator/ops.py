@@ -1,0 +1,158 @@
+"""Configuration operations shared by the Python API, the admin HTTP API, seed files and the CLI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from sfbearer.emulator import data
+from sfbearer.emulator.context import Context
+from sfbearer.emulator.registry import AppRecord, RegistryError, UserRecord
+
+__all__ = [
+    "CertificateSource",
+    "add_app",
+    "add_user",
+    "authorize",
+    "certificate_pem",
+    "revoke_sessions",
+]
+
+CertificateSource = str | bytes | os.PathLike[str] | x509.Certificate
+
+
+def certificate_pem(certificate: CertificateSource) -> str:
+    """PEM text of a certificate given as an object, PEM text/bytes, DER bytes or a path.
+
+    Raises:
+        RegistryError: it is not a readable X.509 certificate.
+    """
+    from sfbearer._exceptions import CertificateError
+    from sfbearer.keys import load_certificate
+
+    if isinstance(certificate, x509.Certificate):
+        cert = certificate
+    else:
+        source: str | bytes | os.PathLike[str] = certificate
+        if isinstance(certificate, str) and "-----BEGIN" in certificate:
+            source = certificate.encode()
+        try:
+            cert = load_certificate(source).certificate
+        except CertificateError as exc:
+            raise RegistryError(str(exc)) from None
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def add_app(
+    ctx: Context,
+    *,
+    name: str,
+    certificate: CertificateSource,
+    scopes: str = "api,refresh_token",
+    policy: str = "admin-approved",
+    session_timeout: int = 120,
+    consumer_key: str | None = None,
+    installed: bool = True,
+    profiles: tuple[str, ...] | list[str] = (),
+    permission_sets: tuple[str, ...] | list[str] = (),
+) -> AppRecord:
+    """Create (or replace, cutting its certificate over) an External Client App."""
+    return ctx.registry.add_app(
+        name=name,
+        certificate_pem=certificate_pem(certificate),
+        consumer_key=consumer_key,
+        scopes=scopes,
+        policy=policy,
+        session_timeout=int(session_timeout),
+        installed=bool(installed),
+        profiles=tuple(profiles),
+        permission_sets=tuple(permission_sets),
+    )
+
+
+def add_user(
+    ctx: Context,
+    *,
+    username: str,
+    profile: str = "Integration User",
+    permission_sets: tuple[str, ...] | list[str] = (),
+    active: bool = True,
+    email: str | None = None,
+) -> UserRecord:
+    """Create or update a user (and its ``User`` record in the data API)."""
+    user = ctx.registry.add_user(
+        username=username,
+        profile=profile,
+        permission_sets=tuple(permission_sets),
+        active=bool(active),
+        email=email,
+    )
+    data.sync_user(ctx, user)
+    return user
+
+
+def authorize(
+    ctx: Context,
+    *,
+    app: str,
+    profile: str | None = None,
+    permission_set: str | None = None,
+    user: str | None = None,
+) -> AppRecord:
+    """Pre-authorize a profile, a permission set, or one user for ``app``."""
+    return ctx.registry.authorize(app, profile=profile, permission_set=permission_set, user=user)
+
+
+def revoke_sessions(ctx: Context, user: str | None = None) -> int:
+    """Revoke every session, or one user's; returns how many live sessions ended."""
+    if user is None:
+        return ctx.sessions.revoke()
+    record = ctx.registry.get_user_by_username(user)
+    if record is None:
+        raise RegistryError(f"no user named {user!r}")
+    return ctx.sessions.revoke(record.id)
+
+
+def describe_state(ctx: Context) -> dict[str, Any]:
+    """Apps and users as plain data (no secrets: certificates are public)."""
+    return {
+        "org_id": ctx.org_id,
+        "url": ctx.base_url,
+        "validation": ctx.config.validation,
+        "apps": [a.to_dict() for a in ctx.registry.list_apps()],
+        "users": [u.to_dict() for u in ctx.registry.list_users()],
+    }
+
+
+def load_app_metadata(ctx: Context, directory: str | os.PathLike[str]) -> list[str]:
+    """Create the apps an External Client App metadata directory describes.
+
+    Apps without a certificate (not set up for the JWT bearer flow) are skipped.
+
+    Returns:
+        The names of the apps created.
+    """
+    from sfbearer.emulator.metadata import read_app_metadata
+
+    created = []
+    for spec in read_app_metadata(Path(directory)):
+        if not spec.certificate_pem:
+            continue
+        add_app(
+            ctx,
+            name=spec.name,
+            certificate=spec.certificate_pem,
+            scopes=",".join(spec.scopes) or "api",
+            policy=spec.policy,
+            session_timeout=spec.session_timeout_minutes or ctx.config.default_session_timeout,
+            consumer_key=spec.consumer_key,
+            installed=spec.enabled,
+            profiles=spec.profiles,
+            permission_sets=spec.permission_sets,
+        )
+        created.append(spec.name)
+    return created

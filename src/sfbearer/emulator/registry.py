@@ -1,0 +1,339 @@
+"""The org's External Client Apps and users, kept in SQLite.
+
+An app holds exactly one certificate, as in Salesforce: setting a new one replaces the old
+(a cutover). Pre-authorization is by profile or permission set; authorizing a single user
+gives that user a permission set assigned to the app.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+
+from sfbearer.emulator.config import ADMIN_APPROVED, format_scopes, parse_policy, parse_scopes
+from sfbearer.emulator.db import Database
+from sfbearer.emulator.schema import make_id
+
+__all__ = ["AppRecord", "Registry", "RegistryError", "UserRecord", "new_consumer_key"]
+
+_KEY_ALPHABET = string.ascii_letters + string.digits + "._"
+DEFAULT_PROFILE = "Integration User"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS apps (
+    name TEXT PRIMARY KEY, consumer_key TEXT NOT NULL UNIQUE, certificate TEXT NOT NULL,
+    scopes TEXT NOT NULL, policy TEXT NOT NULL, session_timeout INTEGER NOT NULL,
+    installed INTEGER NOT NULL, profiles TEXT NOT NULL, permission_sets TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE, profile TEXT NOT NULL,
+    permission_sets TEXT NOT NULL, active INTEGER NOT NULL, email TEXT NOT NULL);
+"""
+
+
+class RegistryError(ValueError):
+    """A configuration request that cannot be applied (unknown app, duplicate name...)."""
+
+
+def new_consumer_key() -> str:
+    """A consumer key in Salesforce's style: ``3MVG9`` and 80 more characters."""
+    return "3MVG9" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(80))
+
+
+@dataclass(frozen=True)
+class AppRecord:
+    """One External Client App."""
+
+    name: str
+    consumer_key: str
+    certificate_pem: str
+    scopes: frozenset[str]
+    policy: str
+    session_timeout: int
+    installed: bool
+    profiles: tuple[str, ...]
+    permission_sets: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "consumer_key": self.consumer_key,
+            "scopes": format_scopes(self.scopes),
+            "policy": self.policy,
+            "session_timeout": self.session_timeout,
+            "installed": self.installed,
+            "profiles": list(self.profiles),
+            "permission_sets": list(self.permission_sets),
+        }
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """One user of the org."""
+
+    id: str
+    username: str
+    profile: str
+    permission_sets: tuple[str, ...]
+    active: bool
+    email: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "profile": self.profile,
+            "permission_sets": list(self.permission_sets),
+            "active": self.active,
+            "email": self.email,
+        }
+
+
+def _app(row: Any) -> AppRecord:
+    return AppRecord(
+        name=row["name"],
+        consumer_key=row["consumer_key"],
+        certificate_pem=row["certificate"],
+        scopes=parse_scopes(row["scopes"]),
+        policy=row["policy"],
+        session_timeout=row["session_timeout"],
+        installed=bool(row["installed"]),
+        profiles=tuple(json.loads(row["profiles"])),
+        permission_sets=tuple(json.loads(row["permission_sets"])),
+    )
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        username=row["username"],
+        profile=row["profile"],
+        permission_sets=tuple(json.loads(row["permission_sets"])),
+        active=bool(row["active"]),
+        email=row["email"],
+    )
+
+
+class Registry:
+    """Apps and users of the emulated org.
+
+    Lookups by consumer key are cached in memory (the token endpoint does one per request).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._lock = threading.RLock()
+        self._certs: dict[str, x509.Certificate] = {}
+        with db.lock:
+            db.conn.executescript(_SCHEMA)
+        self.org_id = self._meta("org_id") or self._set_meta(
+            "org_id", make_id("00D", secrets.randbelow(62**6))
+        )
+        self.org_secret = self._meta("org_secret") or self._set_meta(
+            "org_secret", secrets.token_hex(32)
+        )
+        self._apps_by_key: dict[str, AppRecord] | None = None
+
+    # -- meta -------------------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        rows = self._db.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0]["value"]) if rows else None
+
+    def _set_meta(self, key: str, value: str) -> str:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        return value
+
+    # -- apps -------------------------------------------------------------------------------
+    def add_app(
+        self,
+        *,
+        name: str,
+        certificate_pem: str,
+        consumer_key: str | None = None,
+        scopes: str = "api,refresh_token",
+        policy: str = ADMIN_APPROVED,
+        session_timeout: int = 120,
+        installed: bool = True,
+        profiles: tuple[str, ...] = (),
+        permission_sets: tuple[str, ...] = (),
+    ) -> AppRecord:
+        """Create an app, or replace the one of the same name (its certificate is cut over)."""
+        if not name or len(name) > 80:
+            raise RegistryError("an app name is 1 to 80 characters")
+        if session_timeout < 1 or session_timeout > 1440:
+            raise RegistryError("the session timeout is 1 to 1440 minutes")
+        try:
+            scope_set = parse_scopes(scopes)
+            policy = parse_policy(policy)
+        except ValueError as exc:
+            raise RegistryError(str(exc)) from None
+        key = consumer_key or new_consumer_key()
+        if not key.strip() or len(key) > 255 or key != key.strip():
+            raise RegistryError("a consumer key is 1 to 255 characters without spaces")
+        with self._db.lock:
+            clash = self._db.query(
+                "SELECT name FROM apps WHERE consumer_key = ? AND name != ?", (key, name)
+            )
+            if clash:
+                raise RegistryError(f"consumer key already used by app {clash[0]['name']!r}")
+            self._db.execute(
+                "INSERT OR REPLACE INTO apps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name, key, certificate_pem, ",".join(sorted(scope_set)), policy,
+                    session_timeout, int(installed), json.dumps(list(profiles)),
+                    json.dumps(list(permission_sets)),
+                ),
+            )  # fmt: skip
+        self._invalidate()
+        app = self.get_app(name)
+        assert app is not None
+        return app
+
+    def update_app(self, name: str, **changes: Any) -> AppRecord:
+        """Change some fields of an app (same names as :meth:`add_app`)."""
+        app = self.get_app(name)
+        if app is None:
+            raise RegistryError(f"no app named {name!r}")
+        current: dict[str, Any] = {
+            "certificate_pem": app.certificate_pem,
+            "consumer_key": app.consumer_key,
+            "scopes": ",".join(sorted(app.scopes)),
+            "policy": app.policy,
+            "session_timeout": app.session_timeout,
+            "installed": app.installed,
+            "profiles": app.profiles,
+            "permission_sets": app.permission_sets,
+        }
+        current.update(changes)
+        return self.add_app(name=name, **current)
+
+    def get_app(self, name: str) -> AppRecord | None:
+        rows = self._db.query("SELECT * FROM apps WHERE name = ?", (name,))
+        return _app(rows[0]) if rows else None
+
+    def app_by_consumer_key(self, consumer_key: str) -> AppRecord | None:
+        """The app whose consumer key is exactly ``consumer_key`` (case and spaces matter)."""
+        with self._lock:
+            if self._apps_by_key is None:
+                self._apps_by_key = {a.consumer_key: a for a in self.list_apps()}
+            return self._apps_by_key.get(consumer_key)
+
+    def certificate(self, app: AppRecord) -> x509.Certificate | None:
+        """The app's parsed certificate (cached), or None when it cannot be parsed."""
+        with self._lock:
+            cert = self._certs.get(app.certificate_pem)
+            if cert is None:
+                try:
+                    cert = x509.load_pem_x509_certificate(app.certificate_pem.encode())
+                except ValueError:
+                    return None
+                self._certs[app.certificate_pem] = cert
+            return cert
+
+    def list_apps(self) -> list[AppRecord]:
+        return [_app(r) for r in self._db.query("SELECT * FROM apps ORDER BY name")]
+
+    def _invalidate(self) -> None:
+        with self._lock:
+            self._apps_by_key = None
+
+    # -- users ------------------------------------------------------------------------------
+    def add_user(
+        self,
+        *,
+        username: str,
+        profile: str = DEFAULT_PROFILE,
+        permission_sets: tuple[str, ...] = (),
+        active: bool = True,
+        email: str | None = None,
+    ) -> UserRecord:
+        """Create a user, or update the one with that username (its id is kept)."""
+        if not username or len(username) > 80 or username != username.strip():
+            raise RegistryError("a username is 1 to 80 characters without surrounding spaces")
+        if not profile:
+            raise RegistryError("a user needs a profile")
+        with self._db.lock:
+            existing = self.get_user_by_username(username)
+            if existing is not None:
+                user_id = existing.id
+            else:
+                count = int(self._meta("user_seq") or "0") + 1
+                self._set_meta("user_seq", str(count))
+                user_id = make_id("005", 1000 + count)
+            self._db.execute(
+                "INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    user_id, username, profile, json.dumps(list(dict.fromkeys(permission_sets))),
+                    int(active), email or username,
+                ),
+            )  # fmt: skip
+        user = self.get_user(user_id)
+        assert user is not None
+        return user
+
+    def update_user(self, username: str, **changes: Any) -> UserRecord:
+        user = self.get_user_by_username(username)
+        if user is None:
+            raise RegistryError(f"no user named {username!r}")
+        current: dict[str, Any] = {
+            "profile": user.profile,
+            "permission_sets": user.permission_sets,
+            "active": user.active,
+            "email": user.email,
+        }
+        current.update(changes)
+        return self.add_user(username=user.username, **current)
+
+    def get_user(self, user_id: str) -> UserRecord | None:
+        rows = self._db.query("SELECT * FROM users WHERE id = ?", (user_id,))
+        return _user(rows[0]) if rows else None
+
+    def get_user_by_username(self, username: str) -> UserRecord | None:
+        rows = self._db.query("SELECT * FROM users WHERE username = ?", (username,))
+        return _user(rows[0]) if rows else None
+
+    def list_users(self) -> list[UserRecord]:
+        return [_user(r) for r in self._db.query("SELECT * FROM users ORDER BY username")]
+
+    # -- pre-authorization ------------------------------------------------------------------
+    def authorize(
+        self,
+        app: str,
+        *,
+        profile: str | None = None,
+        permission_set: str | None = None,
+        user: str | None = None,
+    ) -> AppRecord:
+        """Pre-authorize a profile, a permission set, or one user (through a permission set)."""
+        if sum(x is not None for x in (profile, permission_set, user)) != 1:
+            raise RegistryError("authorize exactly one of: a profile, a permission set, a user")
+        record = self.get_app(app)
+        if record is None:
+            raise RegistryError(f"no app named {app!r}")
+        if user is not None:
+            target = self.get_user_by_username(user)
+            if target is None:
+                raise RegistryError(f"no user named {user!r}")
+            permission_set = f"{app} JWT Access"
+            if permission_set not in target.permission_sets:
+                self.update_user(
+                    target.username, permission_sets=(*target.permission_sets, permission_set)
+                )
+        if profile is not None and profile not in record.profiles:
+            return self.update_app(app, profiles=(*record.profiles, profile))
+        if permission_set is not None and permission_set not in record.permission_sets:
+            return self.update_app(app, permission_sets=(*record.permission_sets, permission_set))
+        return record
+
+    @staticmethod
+    def is_preauthorized(app: AppRecord, user: UserRecord) -> bool:
+        """Whether the user's profile or one of its permission sets is assigned to the app."""
+        if user.profile in app.profiles:
+            return True
+        return any(p in app.permission_sets for p in user.permission_sets)

@@ -1,0 +1,220 @@
+"""The REST API slice: versions, resources, limits, query/queryAll, sObjects CRUD and describe.
+
+Every answer under ``/services/data/vXX.X/`` carries ``Sforce-Limit-Info``; errors are
+Salesforce's JSON arrays. Paths work with and without a trailing slash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sfbearer.emulator import data
+from sfbearer.emulator.context import LATEST_VERSION, Context
+from sfbearer.emulator.oauth import bearer_token, read_limited_body
+from sfbearer.emulator.schema import ApiErrorResponse
+from sfbearer.emulator.sessions import Session
+
+__all__ = ["ping", "routes", "versions"]
+
+_VERSION = re.compile(r"^v([0-9]{2})\.0$")
+_OLDEST = 31
+_MAX_JSON_BODY = 1024 * 1024
+
+
+def versions() -> list[dict[str, str]]:
+    """Every API version served, oldest first, labelled with its release."""
+    newest = int(float(LATEST_VERSION))
+    out = []
+    for v in range(_OLDEST, newest + 1):
+        group, pos = divmod(newest - v, 3)
+        season, year = [("Winter", 27), ("Summer", 26), ("Spring", 26)][pos]
+        out.append(
+            {
+                "label": f"{season} '{year - group:02d}",
+                "url": f"/services/data/v{v}.0",
+                "version": f"{v}.0",
+            }
+        )
+    return out
+
+
+def _error(
+    status: int, code: str, message: str, fields: list[str] | None = None
+) -> ApiErrorResponse:
+    return ApiErrorResponse(status, code, message, fields or [])
+
+
+def _not_found() -> ApiErrorResponse:
+    return _error(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def _day_key(ctx: Context) -> str:
+    return "api:day:" + ctx.clock.utcnow().strftime("%Y-%m-%d")
+
+
+def _limit_header(ctx: Context) -> dict[str, str]:
+    used = ctx.sessions.counter(_day_key(ctx))
+    return {"Sforce-Limit-Info": f"api-usage={used}/{ctx.config.daily_api_limit}"}
+
+
+def _authenticate(request: Request, ctx: Context) -> Session:
+    if not request.headers.get("authorization"):
+        raise _error(401, "INVALID_AUTH_HEADER", "INVALID_HEADER_TYPE")
+    raw = bearer_token(request)
+    session = ctx.sessions.lookup(raw) if raw else None
+    if session is None:
+        raise _error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+    if not session.scopes & {"api", "full"}:
+        raise _error(
+            401, "INVALID_SESSION_ID", "This session is not valid for use with the REST API"
+        )
+    day = _day_key(ctx)
+    if ctx.sessions.counter(day) >= ctx.config.daily_api_limit:
+        raise _error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+    ctx.sessions.bump("api:calls", day)
+    return session
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = await read_limited_body(request, _MAX_JSON_BODY)
+    if body is None:
+        raise _error(413, "REQUEST_ENTITY_TOO_LARGE", "The request body is too large")
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise _error(400, "JSON_PARSER_ERROR", "The request body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise _error(
+            400, "JSON_PARSER_ERROR", "Cannot deserialize the request body: an object is expected"
+        )
+    return value
+
+
+def _resources(version: str) -> dict[str, str]:
+    base = f"/services/data/v{version}"
+    names = ("sobjects", "query", "queryAll", "limits", "search", "recent", "tooling", "composite")
+    return {name: f"{base}/{name}" for name in names}
+
+
+def _limits(ctx: Context) -> dict[str, Any]:
+    used = ctx.sessions.counter(_day_key(ctx))
+    cap = ctx.config.daily_api_limit
+
+    def entry(mx: int, remaining: int) -> dict[str, int]:
+        return {"Max": mx, "Remaining": remaining}
+
+    return {
+        "DailyApiRequests": entry(cap, max(cap - used, 0)),
+        "DailyAsyncApexExecutions": entry(250000, 250000),
+        "DailyBulkApiBatches": entry(15000, 15000),
+        "DailyBulkV2QueryJobs": entry(10000, 10000),
+        "DataStorageMB": entry(5, 5),
+        "FileStorageMB": entry(20, 20),
+        "HourlyTimeBasedWorkflow": entry(1000, 1000),
+        "SingleEmail": entry(5000, 5000),
+    }
+
+
+async def _dispatch(request: Request, ctx: Context, parts: list[str]) -> Response:
+    method = request.method
+    match = _VERSION.match(parts[0])
+    if not match or not _OLDEST <= int(match.group(1)) <= int(float(LATEST_VERSION)):
+        raise _not_found()
+    version = parts[0][1:]
+    session = _authenticate(request, ctx)
+    rest = parts[1:]
+    if not rest:
+        return JSONResponse(_resources(version))
+    head = rest[0]
+    if head == "limits" and len(rest) == 1:
+        return JSONResponse(_limits(ctx))
+    if head in ("query", "queryAll") and len(rest) <= 2:
+        if method != "GET":
+            raise _error(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"HTTP Method '{method}' not allowed. Allowed are GET,HEAD",
+            )
+        if len(rest) == 2:
+            return JSONResponse(data.next_page(ctx, rest[1], version))
+        q = request.query_params.get("q")
+        if q is None:
+            raise _error(400, "MALFORMED_QUERY", "A query string has to be specified")
+        return JSONResponse(data.query(ctx, q, version, all_rows=head == "queryAll"))
+    if head == "sobjects":
+        return await _sobjects(request, ctx, session, rest[1:], version)
+    raise _not_found()
+
+
+async def _sobjects(
+    request: Request, ctx: Context, session: Session, rest: list[str], version: str
+) -> Response:
+    method = request.method
+    if not rest:
+        return JSONResponse(data.describe_global(version))
+    sobject = rest[0]
+    if len(rest) == 1:
+        if method == "POST":
+            new_id = data.create(ctx, sobject, await _json_body(request), session)
+            return JSONResponse({"id": new_id, "success": True, "errors": []}, status_code=201)
+        if method == "GET":
+            return JSONResponse(data.sobject_info(sobject, version))
+    elif len(rest) == 2 and rest[1] == "describe" and method == "GET":
+        return JSONResponse(data.describe(sobject, version))
+    elif len(rest) == 2:
+        record_id = rest[1]
+        if method == "GET":
+            fields = request.query_params.get("fields")
+            wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+            return JSONResponse(data.get(ctx, sobject, record_id, wanted, version))
+        if method == "PATCH":
+            data.update(ctx, sobject, record_id, await _json_body(request))
+            return Response(status_code=204)
+        if method == "DELETE":
+            data.delete(ctx, sobject, record_id)
+            return Response(status_code=204)
+        raise _error(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"HTTP Method '{method}' not allowed. Allowed are GET,PATCH,DELETE",
+        )
+    raise _not_found()
+
+
+async def _api(request: Request) -> Response:
+    ctx: Context = request.app.state.ctx
+    path = request.path_params.get("rest", "")
+    parts = [p for p in path.strip("/").split("/") if p] if path.strip("/") else []
+    if not parts:
+        return JSONResponse(versions())
+    try:
+        response = await _dispatch(request, ctx, parts)
+    except ApiErrorResponse as exc:
+        response = JSONResponse(exc.body(), status_code=exc.status)
+    response.headers.update(_limit_header(ctx))
+    return response
+
+
+async def _versions(request: Request) -> Response:
+    return JSONResponse(versions())
+
+
+async def ping(request: Request) -> Response:
+    """A trivial endpoint on the same stack (benchmarks compare against it)."""
+    return JSONResponse({"ok": True, "time": dt.datetime.now(dt.UTC).isoformat()})
+
+
+def routes() -> list[Route]:
+    methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+    return [
+        Route("/services/data", _versions, methods=["GET"]),
+        Route("/services/data/", _versions, methods=["GET"]),
+        Route("/services/data/{rest:path}", _api, methods=methods),
+    ]

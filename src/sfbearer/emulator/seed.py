@@ -1,0 +1,106 @@
+"""Seed files: apps, users, authorizations and records to load at start (TOML or JSON).
+
+Example (TOML)::
+
+    [[apps]]
+    name = "ci"
+    certificate = "keys/server.crt"      # a path (relative to this file) or PEM text
+    consumer_key = "3MVG9local.ci"        # optional: generated when absent
+    scopes = "api,refresh_token"
+    policy = "admin-approved"
+    session_timeout = 120
+
+    [[users]]
+    username = "int@acme.com"
+    profile = "Integration User"
+
+    [[authorizations]]
+    app = "ci"
+    profile = "Integration User"
+
+    [[records.Account]]
+    Name = "Acme"
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from sfbearer.emulator import ops
+from sfbearer.emulator.context import Context
+from sfbearer.emulator.registry import RegistryError
+
+__all__ = ["SeedError", "apply_seed", "load_seed"]
+
+_APP_KEYS = {"name", "certificate", "scopes", "policy", "session_timeout", "consumer_key",
+             "installed", "profiles", "permission_sets"}  # fmt: skip
+_USER_KEYS = {"username", "profile", "permission_sets", "active", "email"}
+_AUTH_KEYS = {"app", "profile", "permission_set", "user"}
+
+
+class SeedError(ValueError):
+    """A seed file that cannot be read or applied."""
+
+
+def load_seed(path: str | Path) -> dict[str, Any]:
+    """Read a TOML (``.toml``) or JSON seed file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise SeedError(f"cannot read seed file {p}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode()) if p.suffix.lower() == ".toml" else json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SeedError(
+            f"seed file {p} is not valid {'TOML' if p.suffix.lower() == '.toml' else 'JSON'}: {exc}"
+        ) from None
+    if not isinstance(data, dict):
+        raise SeedError(f"seed file {p} must hold a table/object at the top")
+    return data
+
+
+def _entries(data: dict[str, Any], key: str, allowed: set[str]) -> list[dict[str, Any]]:
+    items = data.get(key, [])
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise SeedError(f"'{key}' must be a list of tables")
+    for item in items:
+        unknown = set(item) - allowed
+        if unknown:
+            raise SeedError(f"unknown key(s) in '{key}': {', '.join(sorted(unknown))}")
+    return items
+
+
+def apply_seed(ctx: Context, data: dict[str, Any], *, base_dir: Path | None = None) -> None:
+    """Create the apps, users, authorizations and records a seed describes."""
+    unknown = set(data) - {"apps", "users", "authorizations", "records"}
+    if unknown:
+        raise SeedError(f"unknown seed section(s): {', '.join(sorted(unknown))}")
+    try:
+        for app in _entries(data, "apps", _APP_KEYS):
+            cert = app.get("certificate")
+            if isinstance(cert, str) and "-----BEGIN" not in cert and base_dir is not None:
+                app = {**app, "certificate": str(base_dir / cert)}
+            ops.add_app(ctx, **app)
+        for user in _entries(data, "users", _USER_KEYS):
+            ops.add_user(ctx, **user)
+        for auth in _entries(data, "authorizations", _AUTH_KEYS):
+            ops.authorize(ctx, **auth)
+    except (RegistryError, TypeError) as exc:
+        raise SeedError(f"seed: {exc}") from None
+    records = data.get("records", {})
+    if not isinstance(records, dict):
+        raise SeedError("'records' must map sObject names to lists of records")
+    from sfbearer.emulator.schema import ApiErrorResponse
+
+    for sobject, rows in records.items():
+        if not isinstance(rows, list):
+            raise SeedError(f"records.{sobject} must be a list")
+        for row in rows:
+            try:
+                ctx.records.create(sobject, row)
+            except ApiErrorResponse as exc:
+                raise SeedError(f"seed record for {sobject}: {exc.message}") from None

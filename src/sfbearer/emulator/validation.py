@@ -1,0 +1,270 @@
+"""Assertion validation, in Salesforce's order, for both validation profiles.
+
+This is the emulator's own referee code: the JWS is split and its JSON parsed here, the
+RS256 signature is verified by PyJWT with an explicit ``["RS256"]`` allow-list against the
+certificate of the app named by ``iss`` (never a key named by the token), and every claim
+check is written out below. Nothing from sfbearer's client side is used.
+
+Order (SALESFORCE.md §3): JWT parse → ``iss`` known → signature → ``aud`` → ``exp`` (and the
+strict profile's ``iat``/``nbf``/lifetime/``jti``) → app installed / scopes → user exists and
+active → user pre-authorized → IP restrictions → login rate.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from sfbearer.emulator.clock import Clock
+from sfbearer.emulator.config import ADMIN_APPROVED, EmulatorConfig
+from sfbearer.emulator.faults import Faults
+from sfbearer.emulator.registry import AppRecord, Registry, UserRecord
+from sfbearer.emulator.sessions import JtiCache, LoginWindow
+
+__all__ = ["OAuthError", "Verified", "split_jws", "validate_assertion"]
+
+_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_JWS = jwt.PyJWS(algorithms=["RS256"], options={"enforce_minimum_key_length": True})
+
+
+class OAuthError(Exception):
+    """A token-endpoint refusal: ``{"error", "error_description"}`` with an HTTP status."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+def _invalid_assertion() -> OAuthError:
+    return OAuthError("invalid_grant", "invalid assertion")
+
+
+def _grant(description: str) -> OAuthError:
+    return OAuthError("invalid_grant", description)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """An assertion that passed every check."""
+
+    app: AppRecord
+    user: UserRecord
+
+
+def _b64decode(segment: str) -> bytes:
+    if not _B64URL.match(segment) or len(segment) % 4 == 1:
+        raise _invalid_assertion()
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise _invalid_assertion() from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:  # RFC 8725 §3.9: ambiguous JSON is refused, not resolved
+            raise ValueError("duplicate member")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_object(segment: str) -> dict[str, Any]:
+    raw = _b64decode(segment)
+    try:
+        value = json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_reject_constant,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise _invalid_assertion() from None
+    if not isinstance(value, dict):
+        raise _invalid_assertion()
+    return value
+
+
+def split_jws(assertion: str, *, strict: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Parse the header and claims of a compact JWS without trusting anything in it.
+
+    Raises:
+        OAuthError: ``invalid_grant``/``invalid assertion`` for any malformed token or any
+            header that is not a plain RS256 one (``none``, ``HS256``, ``crit``, ``zip``...).
+    """
+    parts = assertion.split(".")
+    if len(parts) != 3 or not parts[2]:
+        raise _invalid_assertion()
+    header = _json_object(parts[0])
+    claims = _json_object(parts[1])
+    _b64decode(parts[2])
+    if header.get("alg") != "RS256":
+        raise _invalid_assertion()
+    # kid/jku/x5u/jwk/x5c are ignored: the key comes from the app named by iss, and nothing
+    # is ever fetched. Extensions we do not implement must not be silently skipped.
+    if "crit" in header or "zip" in header or "b64" in header:
+        raise _invalid_assertion()
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or (strict and typ.upper() != "JWT")):
+        raise _invalid_assertion()
+    return header, claims
+
+
+def _number(value: Any, *, strict: bool) -> float | None:
+    """A JSON number (or, outside strict, a numeric string) as a float; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value) if abs(value) < 10**16 else None
+    if strict:
+        return None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,16}(\.[0-9]{1,6})?\s*", value):
+        return float(value)
+    return None
+
+
+def _check_audience(claims: dict[str, Any], accepted: frozenset[str], *, strict: bool) -> None:
+    aud = claims.get("aud")
+    if isinstance(aud, str):
+        ok = aud in accepted
+    elif isinstance(aud, list) and not strict and 0 < len(aud) <= 10:
+        ok = any(isinstance(a, str) and a in accepted for a in aud)
+    else:
+        ok = False
+    if not ok:
+        raise _grant("audience is invalid")
+
+
+def _check_times(
+    claims: dict[str, Any], config: EmulatorConfig, now: float, jti_cache: JtiCache
+) -> None:
+    strict = config.validation == "strict"
+    if "exp" not in claims:
+        raise _invalid_assertion()
+    exp = _number(claims["exp"], strict=strict)
+    if exp is None or exp >= config.max_exp or exp <= 0:
+        raise _invalid_assertion()
+    if exp < now - config.clock_skew:
+        raise _grant("expired authorization code")
+    if not strict:
+        return
+    iat = _number(claims.get("iat"), strict=True)
+    if iat is None or iat > now + config.clock_skew:
+        raise _invalid_assertion()
+    if exp <= iat or exp - iat > config.max_lifetime:
+        raise _invalid_assertion()
+    if "nbf" in claims:
+        nbf = _number(claims["nbf"], strict=True)
+        if nbf is None or nbf > now + config.clock_skew:
+            raise _invalid_assertion()
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not 0 < len(jti) <= 256:
+        raise _invalid_assertion()
+    # A jti is remembered until its assertion could no longer be accepted anyway.
+    if jti_cache.add(jti, exp + config.clock_skew) != "ok":
+        raise _invalid_assertion()
+
+
+def _check_signature(
+    assertion: str, app: AppRecord, registry: Registry, now: float, config: EmulatorConfig
+) -> None:
+    cert = registry.certificate(app)
+    if cert is None:
+        raise _invalid_assertion()
+    public_key = cert.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise _invalid_assertion()
+    try:
+        _JWS.decode_complete(assertion, key=public_key, algorithms=["RS256"])
+    except jwt.PyJWTError:
+        raise _invalid_assertion() from None
+    valid_from, valid_to = (
+        cert.not_valid_before_utc.timestamp(),
+        cert.not_valid_after_utc.timestamp(),
+    )
+    if config.expired_certificate == "reject" and not valid_from <= now <= valid_to:
+        raise _invalid_assertion()
+
+
+def validate_assertion(
+    assertion: str,
+    *,
+    registry: Registry,
+    config: EmulatorConfig,
+    clock: Clock,
+    audiences: frozenset[str],
+    jti_cache: JtiCache,
+    logins: LoginWindow,
+    faults: Faults,
+    seen: dict[str, str] | None = None,
+) -> Verified:
+    """Check one assertion completely; the first failing check decides the error.
+
+    Raises:
+        OAuthError: with exactly Salesforce's ``error`` and ``error_description``.
+
+    ``seen`` (when given) receives the ``app`` and ``user`` names as soon as they are
+    identified, so failed requests can be counted per app and user.
+    """
+    seen = {} if seen is None else seen
+    strict = config.validation == "strict"
+    if (
+        not assertion
+        or len(assertion.encode("utf-8", "surrogatepass")) > config.max_assertion_bytes
+    ):
+        raise _invalid_assertion()
+    _header, claims = split_jws(assertion, strict=strict)
+
+    iss = claims.get("iss")
+    app = registry.app_by_consumer_key(iss) if isinstance(iss, str) else None
+    if app is None:
+        raise OAuthError("invalid_client_id", "client identifier invalid")
+    seen["app"] = app.name
+
+    now = clock.now()
+    _check_signature(assertion, app, registry, now, config)
+    _check_audience(claims, audiences, strict=strict)
+    _check_times(claims, config, now, jti_cache)
+
+    if not app.installed:
+        raise OAuthError("app_not_found", "External client app is not installed in this org")
+    if "refresh_token" not in app.scopes:
+        raise OAuthError(
+            "invalid_request",
+            "refresh_token scope is required and the connected app should be installed "
+            "and preauthorized.",
+        )
+
+    sub = claims.get("sub")
+    if sub is None and not strict:
+        sub = claims.get("prn")  # the legacy name Salesforce still honours
+    user = registry.get_user_by_username(sub) if isinstance(sub, str) and sub else None
+    if user is None:
+        raise _grant("user hasn't approved this consumer")
+    seen["user"] = user.username
+    if not user.active:
+        raise _grant("authentication failure")
+    if not Registry.is_preauthorized(app, user):
+        if app.policy == ADMIN_APPROVED:
+            raise OAuthError("invalid_app_access", "user is not admin approved to access this app")
+        raise _grant("user hasn't approved this consumer")
+    if faults.ip_restricted:
+        raise _grant("IP restricted or invalid login hours")
+    if faults.login_rate_exhausted or logins.exceeded(user.id, config.login_rate_limit):
+        raise _grant("login rate exceeded")
+    return Verified(app, user)
