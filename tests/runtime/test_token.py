@@ -44,7 +44,7 @@ def test_ids_are_empty_for_an_unexpected_identity_url() -> None:
     ],
 )
 def test_state_at_the_margins(elapsed: float, state: TokenState) -> None:
-    assert DEFAULT_REFRESH_MARGIN == dt.timedelta(minutes=5)
+    assert dt.timedelta(minutes=5) == DEFAULT_REFRESH_MARGIN
     assert make().state(1000.0 + elapsed) is state
 
 
