@@ -14,7 +14,45 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from sfbearer.signers._base import Signer, as_signer, public_key_fingerprint
 from sfbearer.signers.file import FileSigner
+from sfbearer.signers.uri import is_signer_uri, resolve_signer
 
-__all__ = ["FileSigner", "Signer", "as_signer", "public_key_fingerprint"]
+if TYPE_CHECKING:
+    from sfbearer.signers.kms import KMSSigner
+    from sfbearer.signers.pkcs11 import PKCS11Signer, generate_pkcs11_key
+    from sfbearer.signers.x509 import build_csr, build_self_signed_certificate
+
+__all__ = [
+    "FileSigner",
+    "KMSSigner",
+    "PKCS11Signer",
+    "Signer",
+    "as_signer",
+    "build_csr",
+    "build_self_signed_certificate",
+    "generate_pkcs11_key",
+    "is_signer_uri",
+    "public_key_fingerprint",
+    "resolve_signer",
+]
+
+# HSM, KMS and certificate helpers load on first use: importing sfbearer stays light.
+_LAZY = {
+    "KMSSigner": "sfbearer.signers.kms",
+    "PKCS11Signer": "sfbearer.signers.pkcs11",
+    "generate_pkcs11_key": "sfbearer.signers.pkcs11",
+    "build_csr": "sfbearer.signers.x509",
+    "build_self_signed_certificate": "sfbearer.signers.x509",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sfbearer.signers' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
