@@ -243,10 +243,15 @@ class AuditTrail:
         if self.backups == 0:
             os.unlink(self.path)
             return
-        for index in range(self.backups - 1, 0, -1):
-            older = _backup(self.path, index)
-            if older.exists():
-                os.replace(older, _backup(self.path, index + 1))
+        # Shift only the backups that exist (a large ``backups`` must not cost a stat each).
+        last = 0
+        while last < self.backups and _backup(self.path, last + 1).exists():
+            last += 1
+        if last == self.backups:
+            os.unlink(_backup(self.path, last))  # the oldest goes
+            last -= 1
+        for index in range(last, 0, -1):
+            os.replace(_backup(self.path, index), _backup(self.path, index + 1))
         os.replace(self.path, _backup(self.path, 1))
 
 
