@@ -1,0 +1,439 @@
+"""The emulated org's data: sObject rows in SQLite, CRUD, SOQL queries and their cursors.
+
+Rows are stored as JSON (canonical field names, values already checked by
+:func:`.schema.validate_record`), one SQLite row per record. Every public method runs under
+the lock the store is given, so one store may serve many request threads. All SQL takes its
+values as parameters.
+
+Example:
+    >>> import sqlite3, threading, datetime as dt
+    >>> store = RecordStore(sqlite3.connect(":memory:"), threading.RLock(),
+    ...                     clock=lambda: dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    ...                     org_id="00D5g0000000001AAA")
+    >>> account_id = store.create("Account", {"Name": "Acme"})
+    >>> store.query("SELECT Name FROM Account")["records"][0]["Name"]
+    'Acme'
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .schema import (
+    ApiErrorResponse,
+    SObjectDef,
+    format_datetime,
+    get_sobject,
+    make_id,
+    normalize_id,
+    validate_record,
+)
+from .soql import Row, SoqlError, execute, parse
+
+__all__ = ["AUTOMATED_USER_ID", "ApiErrorResponse", "RecordStore", "SoqlError"]
+
+AUTOMATED_USER_ID = make_id("005", 0)
+"""The user that owns rows created without a user (the org's ``Automated Process``)."""
+STANDARD_PROFILES = ("System Administrator", "Standard User", "Minimum Access - Salesforce")
+MAX_BATCH_SIZE = 2000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sobject_records (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    sobject TEXT NOT NULL,
+    data TEXT NOT NULL,
+    is_deleted INTEGER NOT NULL DEFAULT 0,
+    created_date TEXT NOT NULL,
+    last_modified_date TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sobject_records_by_type ON sobject_records (sobject, is_deleted);
+"""
+_NOT_FOUND = "The requested resource does not exist"
+
+
+@dataclass
+class _Cursor:
+    records: list[dict[str, object]]
+    batch_size: int
+    api_version: str
+    touched: datetime
+
+
+def _not_found() -> ApiErrorResponse:
+    return ApiErrorResponse(404, "NOT_FOUND", _NOT_FOUND)
+
+
+class RecordStore:
+    """sObject records of one emulated org.
+
+    Args:
+        conn: the SQLite connection (shared; the store creates its own tables).
+        lock: the lock that serialises every use of ``conn``.
+        clock: the emulator's clock, returning an aware UTC datetime.
+        org_id: the Organization's 18-character id (``00D...``).
+        org_name, is_sandbox, instance_name: the Organization row's fields.
+        cursor_ttl: how long an unused query cursor lives (Salesforce: 15 minutes).
+        max_cursors: open cursors kept; the least recently used one is closed beyond it.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        lock: threading.RLock,
+        *,
+        clock: Callable[[], datetime],
+        org_id: str,
+        org_name: str = "Emulated Org",
+        is_sandbox: bool = False,
+        instance_name: str = "EMU1",
+        organization_type: str = "Developer Edition",
+        cursor_ttl: timedelta = timedelta(minutes=15),
+        max_cursors: int = 256,
+    ) -> None:
+        self._conn = conn
+        self._lock = lock
+        self._clock = clock
+        self._cursor_ttl = cursor_ttl
+        self._max_cursors = max_cursors
+        self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
+        self.org_id = org_id
+        with lock:
+            conn.executescript(_SCHEMA)
+            org = {"Name": org_name, "InstanceName": instance_name, "IsSandbox": is_sandbox,
+                   "OrganizationType": organization_type, "NamespacePrefix": None,
+                   "TrialExpirationDate": None, "LanguageLocaleKey": "en_US",
+                   "TimeZoneSidKey": "GMT", "DefaultLocaleSidKey": "en_US"}  # fmt: skip
+            self._upsert("Organization", org_id, org)
+            self._upsert("User", AUTOMATED_USER_ID, self._user_fields(
+                "autoproc@" + org_id.lower() + ".emulator", "Automated", "Process", None,
+                True, self.ensure_profile("System Administrator"), "AutomatedProcess"))  # fmt: skip
+            for name in STANDARD_PROFILES:
+                self.ensure_profile(name)
+
+    # --- low level ---------------------------------------------------------------------------
+
+    def _row(self, record_id: str) -> tuple[str, dict[str, object], bool] | None:
+        found = self._conn.execute(
+            "SELECT sobject, data, is_deleted FROM sobject_records WHERE id = ?", (record_id,)
+        ).fetchone()
+        if found is None:
+            return None
+        return str(found[0]), json.loads(found[1]), bool(found[2])
+
+    def _rows(self, sobject: str, include_deleted: bool) -> list[dict[str, object]]:
+        cur = self._conn.execute(
+            "SELECT data FROM sobject_records WHERE sobject = ? AND (is_deleted = 0 OR ?) "
+            "ORDER BY seq",
+            (sobject, int(include_deleted)),
+        )
+        return [json.loads(r[0]) for r in cur.fetchall()]
+
+    def _insert(self, obj: SObjectDef, values: dict[str, object], user_id: str) -> str:
+        now = format_datetime(self._clock())
+        for _ in range(5):  # another process sharing the file may take the same number
+            seq = int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM sobject_records")
+                      .fetchone()[0])  # fmt: skip
+            record_id = make_id(obj.key_prefix, seq)
+            row = self._complete(obj, values, record_id=record_id, seq=seq)
+            row.update(Id=record_id, IsDeleted=False, CreatedDate=now, CreatedById=user_id,
+                       LastModifiedDate=now, LastModifiedById=user_id, SystemModstamp=now)  # fmt: skip
+            try:
+                self._conn.execute(
+                    "INSERT INTO sobject_records (seq, id, sobject, data, is_deleted, "
+                    "created_date, last_modified_date) VALUES (?, ?, ?, ?, 0, ?, ?)",
+                    (seq, record_id, obj.name, json.dumps(row), now, now),
+                )
+            except sqlite3.IntegrityError:
+                continue
+            return record_id
+        raise ApiErrorResponse(500, "UNKNOWN_EXCEPTION", "could not allocate a record id")
+
+    def _upsert(self, sobject: str, record_id: str, values: dict[str, object]) -> None:
+        """Create or overwrite a setup row under a known id (Organization, User, Profile...)."""
+        obj = get_sobject(sobject)
+        assert obj is not None
+        found = self._row(record_id)
+        now = format_datetime(self._clock())
+        fresh: dict[str, object] = {"CreatedDate": now, "CreatedById": AUTOMATED_USER_ID}
+        row = found[1] if found else fresh
+        row.update(values)
+        row = self._complete(obj, row, record_id=record_id, seq=0)
+        row.update(Id=record_id, IsDeleted=False, LastModifiedDate=now,
+                   LastModifiedById=AUTOMATED_USER_ID, SystemModstamp=now)  # fmt: skip
+        self._conn.execute(
+            "INSERT INTO sobject_records (id, sobject, data, is_deleted, created_date, "
+            "last_modified_date) VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "data = excluded.data, is_deleted = 0, last_modified_date = excluded.last_modified_date",
+            (record_id, obj.name, json.dumps(row), now, now),
+        )
+
+    @staticmethod
+    def _complete(
+        obj: SObjectDef, values: dict[str, object], *, record_id: str, seq: int
+    ) -> dict[str, object]:
+        """Every field present, booleans false, and the derived fields computed."""
+        row: dict[str, object] = {f.name: (False if f.type == "boolean" else None)
+                                  for f in obj.fields}  # fmt: skip
+        row.update(values)
+        if obj.name in ("Contact", "User"):
+            row["Name"] = " ".join(str(v) for v in (row["FirstName"], row["LastName"]) if v)
+        if obj.name == "Opportunity":
+            stage = str(row.get("StageName") or "")
+            row["IsClosed"] = stage.startswith("Closed")
+            row["IsWon"] = stage == "Closed Won"
+        if obj.name == "Case":
+            row["Status"] = row.get("Status") or "New"
+            row["IsClosed"] = row["Status"] == "Closed"
+            if row.get("CaseNumber") is None:
+                row["CaseNumber"] = f"{1000 + seq:08d}"
+        return row
+
+    def _resolve(self, sobject: str, record_id: str) -> tuple[SObjectDef, str, dict[str, object]]:
+        obj = get_sobject(sobject)
+        if obj is None:
+            raise _not_found()
+        full = normalize_id(record_id)
+        if full is None:
+            raise ApiErrorResponse(
+                400, "MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {record_id[:40]}"
+            )
+        found = self._row(full)
+        if found is None or found[0] != obj.name:
+            raise _not_found()
+        if found[2]:
+            raise ApiErrorResponse(404, "ENTITY_IS_DELETED", "entity is deleted")
+        return obj, full, found[1]
+
+    @staticmethod
+    def _writable(sobject: str, verb: str) -> SObjectDef:
+        obj = get_sobject(sobject)
+        if obj is None:
+            raise _not_found()
+        if not obj.createable:
+            raise ApiErrorResponse(
+                400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be {verb}: {obj.name}"
+            )
+        return obj
+
+    # --- setup rows --------------------------------------------------------------------------
+
+    def _named_id(self, sobject: str, prefix: str, name: str, extra: dict[str, object]) -> str:
+        with self._lock:
+            for row in self._rows(sobject, False):
+                if str(row.get("Name") or "").lower() == name.lower():
+                    return str(row["Id"])
+            seq = int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM sobject_records")
+                      .fetchone()[0])  # fmt: skip
+            record_id = make_id(prefix, 500_000 + seq)  # apart from data rows' numbers
+            self._upsert(sobject, record_id, {"Name": name, **extra})
+            return record_id
+
+    def ensure_profile(self, name: str) -> str:
+        """The id of the Profile called ``name``, creating it when missing."""
+        return self._named_id("Profile", "00e", name, {"UserType": "Standard"})
+
+    def ensure_permission_set(self, name: str) -> str:
+        """The id of the PermissionSet called ``name``, creating it when missing."""
+        return self._named_id("PermissionSet", "0PS", name, {"Label": name,
+                                                             "IsOwnedByProfile": False})  # fmt: skip
+
+    @staticmethod
+    def _user_fields(
+        username: str, first: str | None, last: str, email: str | None, active: bool,
+        profile_id: str, user_type: str = "Standard",
+    ) -> dict[str, object]:  # fmt: skip
+        return {"Username": username, "FirstName": first, "LastName": last,
+                "Email": email or username, "IsActive": active, "ProfileId": profile_id,
+                "UserType": user_type, "Alias": (last or username)[:8],
+                "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "LanguageLocaleKey": "en_US",
+                "CommunityNickname": username.split("@")[0][:40]}  # fmt: skip
+
+    def add_user_record(
+        self,
+        user_id: str,
+        username: str,
+        *,
+        profile: str = "Standard User",
+        first_name: str | None = None,
+        last_name: str | None = None,
+        email: str | None = None,
+        is_active: bool = True,
+    ) -> None:
+        """Create or update the User row of a user the emulator knows (same id as its registry).
+
+        Raises:
+            ValueError: ``user_id`` is not a User id.
+        """
+        full = normalize_id(user_id)
+        if full is None or not full.startswith("005"):
+            raise ValueError("a User id starts with 005 and has 15 or 18 characters")
+        with self._lock:
+            last = last_name or username.split("@")[0][:80] or "User"
+            fields = self._user_fields(username, first_name, last, email, is_active,
+                                       self.ensure_profile(profile))  # fmt: skip
+            self._upsert("User", full, fields)
+
+    # --- CRUD --------------------------------------------------------------------------------
+
+    def create(self, sobject: str, data: object, *, user_id: str = AUTOMATED_USER_ID) -> str:
+        """Insert a record and return its 18-character id.
+
+        Raises:
+            ApiErrorResponse: 404 for an unknown type; 400 for a read-only type or bad data.
+        """
+        with self._lock:
+            obj = self._writable(sobject, "inserted")
+            values = validate_record(obj, data, creating=True)
+            if obj.field("OwnerId") is not None and values.get("OwnerId") is None:
+                values["OwnerId"] = user_id
+            return self._insert(obj, values, user_id)
+
+    def get(
+        self, sobject: str, record_id: str, fields: Sequence[str] | None = None, *,
+        api_version: str = "68.0",
+    ) -> dict[str, object]:  # fmt: skip
+        """One record with its ``attributes``; all fields, or those of ``fields`` in order.
+
+        Raises:
+            ApiErrorResponse: 404 ``NOT_FOUND``, 400 ``MALFORMED_ID`` or ``INVALID_FIELD``.
+        """
+        with self._lock:
+            obj, full, row = self._resolve(sobject, record_id)
+        names = [f.name for f in obj.fields]
+        if fields is not None:
+            names = []
+            for name in fields:
+                fdef = obj.field(name.strip())
+                if fdef is None:
+                    raise ApiErrorResponse(
+                        400, "INVALID_FIELD",
+                        f"No such column '{name.strip()}' on entity '{obj.name}'. If you are "
+                        "attempting to use a custom field, be sure to append the '__c' after "
+                        "the custom field name. Please reference your WSDL or the describe "
+                        "call for the appropriate names.",
+                    )  # fmt: skip
+                names.append(fdef.name)
+        url = f"/services/data/v{api_version}/sobjects/{obj.name}/{full}"
+        out: dict[str, object] = {"attributes": {"type": obj.name, "url": url}}
+        out.update((name, row.get(name)) for name in names)
+        return out
+
+    def update(
+        self, sobject: str, record_id: str, data: object, *, user_id: str = AUTOMATED_USER_ID
+    ) -> None:
+        """Change some fields of a record (PATCH: answered with 204).
+
+        Raises:
+            ApiErrorResponse: as :meth:`create`, and 404 for a missing or deleted record.
+        """
+        with self._lock:
+            obj = self._writable(sobject, "updated")
+            obj, full, row = self._resolve(obj.name, record_id)
+            values = validate_record(obj, data, creating=False)
+            row.update(values)
+            now = format_datetime(self._clock())
+            row.update(LastModifiedDate=now, LastModifiedById=user_id, SystemModstamp=now)
+            row = self._complete(obj, row, record_id=full, seq=0)
+            self._conn.execute(
+                "UPDATE sobject_records SET data = ?, last_modified_date = ? WHERE id = ?",
+                (json.dumps(row), now, full),
+            )
+
+    def delete(self, sobject: str, record_id: str, *, user_id: str = AUTOMATED_USER_ID) -> None:
+        """Soft-delete a record: gone from ``query``, still seen by ``queryAll``."""
+        with self._lock:
+            obj = self._writable(sobject, "deleted")
+            obj, full, row = self._resolve(obj.name, record_id)
+            now = format_datetime(self._clock())
+            row.update(IsDeleted=True, LastModifiedDate=now, LastModifiedById=user_id,
+                       SystemModstamp=now)  # fmt: skip
+            self._conn.execute(
+                "UPDATE sobject_records SET data = ?, is_deleted = 1, last_modified_date = ? "
+                "WHERE id = ?",
+                (json.dumps(row), now, full),
+            )
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def query(
+        self, soql: str, *, include_deleted: bool = False, batch_size: int = MAX_BATCH_SIZE,
+        api_version: str = "68.0",
+    ) -> dict[str, object]:  # fmt: skip
+        """Run SOQL and return the first page in Salesforce's JSON shape.
+
+        Raises:
+            SoqlError: the query is refused (400 with Salesforce's error code).
+        """
+        batch_size = max(1, min(batch_size, MAX_BATCH_SIZE))
+        parsed = parse(soql)  # parse outside the lock: it needs no data
+        with self._lock:
+            cache: dict[str, Row | None] = {}
+
+            def lookup(sobject: str, record_id: str) -> Row | None:
+                if record_id not in cache:
+                    found = self._row(record_id)
+                    keep = found is not None and found[0] == sobject
+                    keep = keep and (include_deleted or not found[2])  # type: ignore[index]
+                    cache[record_id] = found[1] if keep and found else None
+                return cache[record_id]
+
+            def rows_for(sobject: str) -> Iterable[Row]:
+                return self._rows(sobject, include_deleted)
+
+            total, records = execute(parsed, rows_for, lookup=lookup, now=self._clock(),
+                                     api_version=api_version)  # fmt: skip
+            if len(records) <= batch_size:
+                return {"totalSize": total, "done": True, "records": records}
+            locator = self._open_cursor(_Cursor(records, batch_size, api_version, self._clock()))
+            return self._page(locator, 0)
+
+    def query_more(self, locator: str) -> dict[str, object]:
+        """The next page of a query: ``locator`` is the last part of ``nextRecordsUrl``.
+
+        Raises:
+            ApiErrorResponse: 400 ``INVALID_QUERY_LOCATOR`` for an unknown or expired cursor.
+        """
+        ident, _, start = locator.partition("-")
+        with self._lock:
+            self._expire()
+            cursor = self._cursors.get(ident)
+            if cursor is None or not start.isdigit() or not 0 < int(start) < len(cursor.records):
+                raise ApiErrorResponse(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+            return self._page(ident, int(start))
+
+    def _open_cursor(self, cursor: _Cursor) -> str:
+        self._expire()
+        while len(self._cursors) >= self._max_cursors:
+            self._cursors.popitem(last=False)  # Salesforce also closes the oldest cursor
+        ident = make_id("01g", secrets.randbelow(62**9))
+        self._cursors[ident] = cursor
+        return ident
+
+    def _expire(self) -> None:
+        cutoff = self._clock() - self._cursor_ttl
+        for ident in [i for i, c in self._cursors.items() if c.touched < cutoff]:
+            del self._cursors[ident]
+
+    def _page(self, ident: str, start: int) -> dict[str, object]:
+        cursor = self._cursors[ident]
+        cursor.touched = self._clock()
+        self._cursors.move_to_end(ident)
+        end = start + cursor.batch_size
+        page: dict[str, object] = {
+            "totalSize": len(cursor.records),
+            "done": end >= len(cursor.records),
+        }
+        if end < len(cursor.records):
+            page["nextRecordsUrl"] = f"/services/data/v{cursor.api_version}/query/{ident}-{end}"
+        else:
+            del self._cursors[ident]
+        page["records"] = cursor.records[start:end]
+        return page
