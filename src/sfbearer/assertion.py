@@ -43,6 +43,7 @@ _HEADER_B64 = base64.urlsafe_b64encode(b'{"alg":"RS256","typ":"JWT"}').rstrip(b"
 _CONSUMER_KEY_RE = re.compile(r"^[A-Za-z0-9._]{20,255}$")
 _LOGIN_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
 _MAX_ASSERTION_BYTES = 16 * 1024
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _b64url(data: bytes) -> bytes:
@@ -58,7 +59,7 @@ def _b64url_decode(segment: str) -> bytes:
 def _check_claim(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise AssertionConfigError(f"{name} is required and must be a non-empty string")
-    if value != value.strip() or any(ord(c) < 0x20 for c in value):
+    if value != value.strip() or _CONTROL_RE.search(value):
         raise AssertionConfigError(
             f"{name} must not contain surrounding spaces or control characters"
         )

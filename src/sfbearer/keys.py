@@ -19,15 +19,19 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 
 from sfbearer._exceptions import CertificateError, KeyFileError
 from sfbearer._files import atomic_write, exclusive_write
+
+if TYPE_CHECKING:
+    # cryptography.x509 costs ~20 ms to import; loading a key and minting never need it, and
+    # `sfbearer assertion new` is timed as a whole process
+    from cryptography import x509
 
 __all__ = [
     "ALLOWED_KEY_SIZES",
@@ -149,6 +153,9 @@ def make_self_signed_certificate(
     now: dt.datetime | None = None,
 ) -> x509.Certificate:
     """A self-signed X.509 certificate (sha256WithRSAEncryption, random serial) for ``private_key``."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     if days < 1 or days > 3650 * 3:
         raise CertificateError(f"certificate validity must be 1..10950 days, got {days}")
     if not common_name or len(common_name) > 64:
@@ -448,6 +455,8 @@ def load_certificate(source: str | os.PathLike[str] | bytes) -> CertificateInfo:
             raise CertificateError(f"cannot read certificate {where}: {exc.strerror}") from None
     if len(data) > _MAX_KEY_FILE_BYTES:
         raise CertificateError(f"{where} is too large to be a certificate")
+    from cryptography import x509
+
     if b"PRIVATE KEY-----" in data:
         raise CertificateError(
             f"{where} holds a private key, not a certificate",

@@ -53,6 +53,9 @@ def as_signer(key: object) -> Signer:
 
     if isinstance(key, rsa.RSAPrivateKey):
         return FileSigner(key)
+    # a runtime_checkable Protocol check costs ~10 µs; the common concrete case skips it
+    if isinstance(key, FileSigner):
+        return key
     if isinstance(key, Signer):
         return key
     raise SignerError(
