@@ -31,8 +31,13 @@ from sfbearer._exceptions import (
 )
 
 if TYPE_CHECKING:
+    from sfbearer._aclient import AsyncSalesforceClient
     from sfbearer.assertion import DecodedAssertion, decode_assertion, mint_assertion
+    from sfbearer.auth import SalesforceAuth
+    from sfbearer.client import SalesforceClient
+    from sfbearer.credentials import JWTBearerCredentials
     from sfbearer.environments import Environment
+    from sfbearer.integrations.requests import SalesforceRequestsAuth
     from sfbearer.keys import (
         CertificateInfo,
         KeyPair,
@@ -43,17 +48,24 @@ if TYPE_CHECKING:
         load_private_key_pem,
     )
     from sfbearer.signers import FileSigner, Signer
+    from sfbearer.token import Token
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
+    "AsyncSalesforceClient": "sfbearer._aclient",
     "CertificateInfo": "sfbearer.keys",
     "DecodedAssertion": "sfbearer.assertion",
     "Environment": "sfbearer.environments",
     "FileSigner": "sfbearer.signers",
+    "JWTBearerCredentials": "sfbearer.credentials",
     "KeyPair": "sfbearer.keys",
+    "SalesforceAuth": "sfbearer.auth",
+    "SalesforceClient": "sfbearer.client",
+    "SalesforceRequestsAuth": "sfbearer.integrations.requests",
     "Signer": "sfbearer.signers",
+    "Token": "sfbearer.token",
     "decode_assertion": "sfbearer.assertion",
     "generate_key_pair": "sfbearer.keys",
     "load_certificate": "sfbearer.keys",
@@ -66,6 +78,7 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "ApiError",
     "AssertionConfigError",
+    "AsyncSalesforceClient",
     "CertificateError",
     "CertificateInfo",
     "ConfigError",
@@ -73,13 +86,18 @@ __all__ = [
     "Environment",
     "EnvironmentConfigError",
     "FileSigner",
+    "JWTBearerCredentials",
     "KeyFileError",
     "KeyPair",
     "ProfileError",
+    "SalesforceAuth",
+    "SalesforceClient",
     "SalesforceError",
+    "SalesforceRequestsAuth",
     "SfBearerError",
     "Signer",
     "SignerError",
+    "Token",
     "TokenRequestError",
     "TransportError",
     "__version__",

@@ -11,6 +11,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -18,12 +19,16 @@ from sfbearer._exceptions import TokenRequestError, TransportError
 from sfbearer.grant import RetryPolicy, TokenRequest, parse_token_response
 from sfbearer.token import Token
 
-__all__ = ["Exchange", "make_http_client", "send"]
+__all__ = ["Exchange", "http_options", "make_http_client", "send"]
 
 log = logging.getLogger("sfbearer.credentials")
 
 # Faults where another attempt may well succeed; a bad URL or an unsupported scheme will not.
 _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+def _verify(ca_bundle: str | None) -> ssl.SSLContext | bool:
+    return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
 
 
 def make_http_client(
@@ -33,16 +38,25 @@ def make_http_client(
     timeout: float = 30.0,
 ) -> httpx.Client:
     """The HTTP client for token requests: no redirects, our proxy, CA bundle and timeout."""
-    verify: ssl.SSLContext | bool = True
-    if ca_bundle:
-        verify = ssl.create_default_context(cafile=ca_bundle)
     return httpx.Client(
         proxy=proxy or None,
-        verify=verify,
+        verify=_verify(ca_bundle),
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         trust_env=proxy is None,
     )
+
+
+def http_options(credentials: Any) -> dict[str, Any]:
+    """``httpx.Client`` keyword arguments with the credentials' proxy, CA bundle and timeout."""
+    proxy = credentials.proxy
+    return {
+        "proxy": proxy or None,
+        "verify": _verify(credentials.ca_bundle),
+        "timeout": httpx.Timeout(credentials.timeout),
+        "follow_redirects": False,
+        "trust_env": proxy is None,
+    }
 
 
 def send(http: httpx.Client, request: TokenRequest) -> httpx.Response:

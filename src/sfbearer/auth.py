@@ -20,6 +20,7 @@ import json
 from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -29,7 +30,15 @@ from sfbearer.token import Token
 if TYPE_CHECKING:
     from sfbearer.credentials import JWTBearerCredentials
 
-__all__ = ["NeedToken", "ReadBody", "Reauthenticate", "SalesforceAuth", "is_invalid_session"]
+__all__ = [
+    "NeedToken",
+    "ReadBody",
+    "Reauthenticate",
+    "SalesforceAuth",
+    "invalid_session_body",
+    "is_invalid_session",
+    "token_may_go_to",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,26 +65,36 @@ Step = NeedToken | ReadBody | Reauthenticate | httpx.Request
 
 def is_invalid_session(response: httpx.Response) -> bool:
     """True for 401 ``INVALID_SESSION_ID`` (an expired or revoked session): worth one re-auth."""
-    if response.status_code != 401:
-        return False
+    return response.status_code == 401 and invalid_session_body(response.content)
+
+
+def invalid_session_body(content: bytes) -> bool:
+    """True when a 401's body is Salesforce's ``INVALID_SESSION_ID`` error array."""
     try:
-        payload = json.loads(response.content)
+        payload = json.loads(content)
     except (ValueError, UnicodeDecodeError):
         return False
     errors = payload if isinstance(payload, list) else [payload]
     return any(isinstance(e, dict) and e.get("errorCode") == "INVALID_SESSION_ID" for e in errors)
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    port = url.port or (443 if url.scheme == "https" else 80)
-    return url.scheme, url.host.lower(), port
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port or (443 if scheme == "https" else 80)
 
 
-def _allowed(request: httpx.Request, token: Token) -> bool:
-    # The token was accepted only after its instance_url and id URL passed the host rules;
-    # it goes to those two origins and nowhere else.
-    target = _origin(request.url)
-    return any(target == _origin(httpx.URL(url)) for url in (token.instance_url, token.id_url))
+def token_may_go_to(url: str, token: Token) -> bool:
+    """True when ``url`` is on the token's instance or identity origin (scheme, host, port).
+
+    The token was accepted only after both passed the host rules; it goes nowhere else.
+    """
+    target = _origin(url)
+    return target[1] != "" and any(target == _origin(u) for u in (token.instance_url, token.id_url))
 
 
 def _replayable(request: httpx.Request) -> bool:
@@ -131,7 +150,7 @@ class SalesforceAuth(httpx.Auth):
         yield request
 
     def _authorize(self, request: httpx.Request, token: Token) -> None:
-        if not _allowed(request, token):
+        if not token_may_go_to(str(request.url), token):
             raise EnvironmentConfigError(
                 f"refusing to send the access token to {request.url.scheme}://{request.url.host}: "
                 "it is neither the org's instance URL nor its identity host",

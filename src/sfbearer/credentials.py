@@ -157,6 +157,9 @@ class JWTBearerCredentials:
         self.audit: AuditSink = audit if audit is not None else NullAudit()
         self.retry = retry or RetryPolicy()
         self.profile = profile
+        self.proxy = proxy
+        self.ca_bundle = ca_bundle
+        self.timeout = timeout
         self.clock = clock
         self._sleep = sleep
         self._own_http = http is None
