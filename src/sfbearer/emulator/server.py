@@ -7,6 +7,8 @@ audience) is known before the first request.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import tempfile
 import threading
@@ -56,12 +58,40 @@ def make_tls(hosts: tuple[str, ...] = TLS_HOSTS) -> TlsMaterial:
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host:port`` (port 0: a free one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio then sets TCP_NODELAY on accepted connections, without
+    # which keep-alive responses stall ~40 ms on delayed ACKs.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(1024)
     sock.set_inheritable(True)
     return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server whose idle loop wakes at once when asked to stop (fast teardown)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
+
+    def request_exit(self) -> None:
+        self.should_exit = True
+        if self.loop is not None and self._wake is not None and not self.loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self.loop.call_soon_threadsafe(self._wake.set)
 
 
 class BoundServer:
@@ -85,7 +115,7 @@ class BoundServer:
             timeout_graceful_shutdown=2,
             server_header=False,
         )
-        self.server = uvicorn.Server(config)
+        self.server = _Server(config)
         self._thread: threading.Thread | None = None
 
     @property
@@ -108,7 +138,7 @@ class BoundServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the server to exit and wait for its thread."""
-        self.server.should_exit = True
+        self.server.request_exit()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
