@@ -92,9 +92,11 @@ def test_network_failure_is_transport_error(creds, fake_sf) -> None:
             return fake_sf(request)
         raise httpx.ReadTimeout("slow", request=request)
 
-    with SalesforceClient(creds, transport=httpx.MockTransport(flaky)) as sf:
-        with pytest.raises(TransportError, match="timed out") as info:
-            sf.limits()
+    with (
+        SalesforceClient(creds, transport=httpx.MockTransport(flaky)) as sf,
+        pytest.raises(TransportError, match="timed out") as info,
+    ):
+        sf.limits()
     assert info.value.exit_code == 3
     assert isinstance(info.value.__cause__, httpx.ReadTimeout)
 
