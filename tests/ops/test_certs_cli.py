@@ -174,3 +174,40 @@ def test_calendar_bad_input(run_cli: RunCli, make_cert: MakeCert, tmp_path: Path
     bad_dir = run_cli("certs", "calendar", cert, "--out", tmp_path / "no" / "dir" / "z.ics")
     assert bad_dir.code == 78
     assert "cannot write" in bad_dir.stderr
+
+
+def test_status_records_certificate_warnings_in_the_profiles_trail(
+    run_cli: RunCli, make_cert: MakeCert, tmp_path: Path
+) -> None:
+    from sfbearer.audit import read_trail
+
+    trail = tmp_path / "audit.jsonl"
+    soon = make_cert("soon.crt", days_left=10)
+    fine = make_cert("fine.crt", days_left=300)
+    save_profile(
+        Profile(
+            name="uat",
+            client_id="3MVGu",
+            username="u@acme.com",
+            cert_file=str(soon),
+            audit=str(trail),
+        )
+    )
+    save_profile(
+        Profile(
+            name="prod",
+            client_id="3MVGp",
+            username="p@acme.com",
+            cert_file=str(fine),
+            audit=str(trail),
+        )
+    )
+    assert run_cli("certs", "status").code == 1
+    (record,) = list(read_trail(trail))
+    assert record["event"] == "certificate.warning"
+    assert record["profile"] == "uat"
+    assert record["client_id"] == "3MVGu"
+    assert record["username"] == "u@acme.com"
+    assert record["state"] == "warning"
+    assert record["days_left"] == 9
+    assert record["cert_sha256"] == load_certificate(soon).sha256_fingerprint

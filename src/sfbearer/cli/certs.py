@@ -19,9 +19,13 @@ import click
 from sfbearer.cli._app import EXIT_CONFIG, Abort, App, global_options, pass_app
 
 if TYPE_CHECKING:
+    from sfbearer.config import Profile
     from sfbearer.lifecycle import CertificateStatus
 
 __all__ = ["certs"]
+
+#: A certificate to check: its label, its file, and the profile it belongs to (if any).
+Target = tuple[str, Path, "Profile | None"]
 
 _CERT_SUFFIXES = (".crt", ".pem", ".cer")
 
@@ -32,23 +36,22 @@ def certs() -> None:
     """Certificate status and calendar reminders."""
 
 
-def profile_certificates(app: App) -> tuple[list[tuple[str, Path]], list[str]]:
-    """(label, certificate path) for every profile that names one, and notes on those that don't.
-
-    With ``--profile`` only that profile is looked at.
+def profile_certificates(app: App) -> tuple[list[Target], list[str]]:
+    """(label, certificate path, profile) for every profile that names a certificate, and
+    notes on those that don't. With ``--profile`` only that profile is looked at.
     """
     from sfbearer.config import get_profile, load_profiles
 
     profiles = [get_profile(app.profile)] if app.profile else list(load_profiles().values())
-    found: list[tuple[str, Path]] = []
+    found: list[Target] = []
     notes: list[str] = []
     for profile in profiles:
         if profile.cert_file:
-            found.append((profile.name, Path(profile.cert_file).expanduser()))
+            found.append((profile.name, Path(profile.cert_file).expanduser(), profile))
             continue
         guess = _certificate_beside(profile.jwt_key_file)
         if guess is not None:
-            found.append((profile.name, guess))
+            found.append((profile.name, guess, profile))
         else:
             notes.append(f"profile {profile.name!r} names no certificate (set cert_file)")
     return found, notes
@@ -64,15 +67,15 @@ def _certificate_beside(key_file: str | None) -> Path | None:
     return None
 
 
-def gather(app: App, paths: Sequence[Path]) -> list[tuple[str, Path]]:
+def gather(app: App, paths: Sequence[Path]) -> list[Target]:
     """Certificates to look at: every profile's (or ``--profile``'s), then the ``paths`` given."""
     targets, notes = profile_certificates(app)
     for note in notes:
         app.info(f"note: {note}")
-    seen = {os.path.realpath(p) for _, p in targets}
+    seen = {os.path.realpath(p) for _, p, _ in targets}
     for path in paths:
         if os.path.realpath(path) not in seen:
-            targets.append((str(path), path))
+            targets.append((str(path), path, None))
             seen.add(os.path.realpath(path))
     if not targets:
         raise Abort(
@@ -143,15 +146,43 @@ def status(app: App, paths: tuple[Path, ...], warn_days: int, critical_days: int
             EXIT_CONFIG,
         )
     now = dt.datetime.now(dt.UTC)
+    targets = gather(app, paths)
     statuses = [
         check_certificate(
             path, label=label, now=now, warn_days=warn_days, critical_days=critical_days
         )
-        for label, path in gather(app, paths)
+        for label, path, _ in targets
     ]
+    for (_, _, profile), finding in zip(targets, statuses, strict=True):
+        if profile is not None and finding.state != "ok":
+            _audit_warning(profile, finding)
     code = exit_code(statuses)
     _render(app, statuses, code)
     return code
+
+
+def _audit_warning(profile: Profile, finding: CertificateStatus) -> None:
+    """A ``certificate.warning`` record in the profile's audit trail (when it has one)."""
+    trail = os.environ.get("SFBEARER_AUDIT", "").strip() or profile.audit
+    if not trail:
+        return
+    from sfbearer.audit import AuditTrail
+
+    info = finding.info
+    AuditTrail(Path(trail).expanduser()).record(
+        "certificate.warning",
+        {
+            "profile": profile.name,
+            "client_id": profile.client_id,
+            "username": profile.username,
+            "state": str(finding.state),
+            "certificate": finding.source,
+            "days_left": finding.days_left,
+            "not_after": info.not_after.isoformat() if info else None,
+            "cert_sha256": info.sha256_fingerprint if info else None,
+            "message": finding.message,
+        },
+    )
 
 
 @certs.command("calendar")
@@ -183,7 +214,9 @@ def calendar(app: App, paths: tuple[Path, ...], out: Path, days_before: str) -> 
 
     reminders = parse_days_before(days_before)
     now = dt.datetime.now(dt.UTC)
-    statuses = [check_certificate(path, label=label, now=now) for label, path in gather(app, paths)]
+    statuses = [
+        check_certificate(path, label=label, now=now) for label, path, _ in gather(app, paths)
+    ]
     readable = [s for s in statuses if s.info is not None]
     for s in statuses:
         if s.info is None:
