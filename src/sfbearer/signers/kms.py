@@ -66,7 +66,7 @@ def kms_client(uri: AwsKmsUri) -> Any:
             "AWS KMS signers need the boto3 package", hint="pip install 'sfbearer[kms]'"
         ) from None
     config = botocore.config.Config(
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         connect_timeout=_CONNECT_TIMEOUT,
         read_timeout=_READ_TIMEOUT,
     )
