@@ -48,6 +48,11 @@ def full_app(base: Path, pem: str, name: str = "OrderSync") -> None:
     <consumerKey>3MVG9exampleConsumerKey</consumerKey>
     <externalClientApplication>{name}</externalClientApplication>
     <isConsumerSecretOptional>true</isConsumerSecretOptional>
+    <idTokenConfig>
+        <idTokenAudience>SalesforceAudience</idTokenAudience>
+        <idTokenIncludeStandardClaims>true</idTokenIncludeStandardClaims>
+    </idTokenConfig>
+    <!-- Salesforce says this file stays out of source control. -->
     <isPkceRequired>false</isPkceRequired>
     <label>{name} global</label>""")  # fmt: skip
     write(base, "extlClntAppOauthSettings", f"{name}Settings.ecaOauth-meta.xml",
@@ -64,6 +69,8 @@ def full_app(base: Path, pem: str, name: str = "OrderSync") -> None:
     <label>{name} policies</label>
     <permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>
     <refreshTokenPolicyType>SpecificLifetime</refreshTokenPolicyType>
+    <refreshTokenValidityPeriod>1</refreshTokenValidityPeriod>
+    <refreshTokenValidityUnit>Days</refreshTokenValidityUnit>
     <sessionTimeoutInMinutes>30</sessionTimeoutInMinutes>""")  # fmt: skip
     write(base, "extlClntAppPolicies", f"{name}Plcy.ecaPlcy-meta.xml",
           "ExtlClntAppConfigurablePolicies", f"""

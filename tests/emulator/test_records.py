@@ -295,3 +295,20 @@ def test_today_follows_the_store_clock(store: RecordStore, clock: FakeClock) -> 
         store.query("SELECT COUNT() FROM Account WHERE CreatedDate = LAST_N_DAYS:3")["totalSize"]
         == 1
     )
+
+
+def test_cached_rows_see_writes_from_another_connection(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "shared.db"
+    one = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    two = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    server = RecordStore(one, threading.RLock(), clock=clock, org_id=ORG_ID)
+    cli = RecordStore(two, threading.RLock(), clock=clock, org_id=ORG_ID)
+    assert server.query("SELECT COUNT() FROM Account")["totalSize"] == 0  # fills the cache
+    made = cli.create("Account", {"Name": "From elsewhere"})
+    assert server.query("SELECT Name FROM Account")["records"][0]["Name"] == "From elsewhere"  # type: ignore[index]
+    cli.update("Account", made, {"Name": "Renamed"})
+    assert server.query("SELECT Name FROM Account")["records"][0]["Name"] == "Renamed"  # type: ignore[index]
+    cli.delete("Account", made)
+    assert server.query("SELECT COUNT() FROM Account")["totalSize"] == 0
+    one.close()
+    two.close()

@@ -104,6 +104,9 @@ class RecordStore:
         self._cursor_ttl = cursor_ttl
         self._max_cursors = max_cursors
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
+        self._cache: dict[str, list[tuple[dict[str, object], bool]]] = {}
+        self._cache_version: tuple[object, int] | None = None
+        self._generation = 0
         self.org_id = org_id
         with lock:
             conn.executescript(_SCHEMA)
@@ -129,12 +132,27 @@ class RecordStore:
         return str(found[0]), json.loads(found[1]), bool(found[2])
 
     def _rows(self, sobject: str, include_deleted: bool) -> list[dict[str, object]]:
-        cur = self._conn.execute(
-            "SELECT data FROM sobject_records WHERE sobject = ? AND (is_deleted = 0 OR ?) "
-            "ORDER BY seq",
-            (sobject, int(include_deleted)),
-        )
-        return [json.loads(r[0]) for r in cur.fetchall()]
+        """Every row of a type, from a cache that any write (ours or another process's) clears.
+
+        ``PRAGMA data_version`` changes when another connection commits to the file; our own
+        writes bump ``_generation``. Rows are shared with callers, who must not change them.
+        """
+        version = (self._conn.execute("PRAGMA data_version").fetchone()[0], self._generation)
+        if version != self._cache_version:
+            self._cache.clear()
+            self._cache_version = version
+        rows = self._cache.get(sobject)
+        if rows is None:
+            cur = self._conn.execute(
+                "SELECT data, is_deleted FROM sobject_records WHERE sobject = ? ORDER BY seq",
+                (sobject,),
+            )
+            rows = [(json.loads(r[0]), bool(r[1])) for r in cur.fetchall()]
+            self._cache[sobject] = rows
+        return [row for row, deleted in rows if include_deleted or not deleted]
+
+    def _changed(self) -> None:
+        self._generation += 1
 
     def _insert(self, obj: SObjectDef, values: dict[str, object], user_id: str) -> str:
         now = format_datetime(self._clock())
@@ -153,6 +171,7 @@ class RecordStore:
                 )
             except sqlite3.IntegrityError:
                 continue
+            self._changed()
             return record_id
         raise ApiErrorResponse(500, "UNKNOWN_EXCEPTION", "could not allocate a record id")
 
@@ -174,6 +193,7 @@ class RecordStore:
             "data = excluded.data, is_deleted = 0, last_modified_date = excluded.last_modified_date",
             (record_id, obj.name, json.dumps(row), now, now),
         )
+        self._changed()
 
     @staticmethod
     def _complete(
@@ -346,6 +366,7 @@ class RecordStore:
                 "UPDATE sobject_records SET data = ?, last_modified_date = ? WHERE id = ?",
                 (json.dumps(row), now, full),
             )
+            self._changed()
 
     def delete(self, sobject: str, record_id: str, *, user_id: str = AUTOMATED_USER_ID) -> None:
         """Soft-delete a record: gone from ``query``, still seen by ``queryAll``."""
@@ -360,6 +381,7 @@ class RecordStore:
                 "WHERE id = ?",
                 (json.dumps(row), now, full),
             )
+            self._changed()
 
     # --- queries -----------------------------------------------------------------------------
 

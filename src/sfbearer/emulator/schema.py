@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 __all__ = [
     "SOBJECTS",
@@ -123,7 +123,8 @@ def format_datetime(value: datetime) -> str:
 
 
 _DT = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?"
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?",
+    re.ASCII,
 )
 
 
@@ -140,8 +141,6 @@ def parse_datetime(text: str) -> datetime | None:
         minutes = int(digits[:2]) * 60 + int(digits[2:])
         if minutes >= 24 * 60:
             return None
-        from datetime import timedelta
-
         tz = timezone(sign * timedelta(minutes=minutes))
     try:
         return datetime(
@@ -154,7 +153,7 @@ def parse_datetime(text: str) -> datetime | None:
 
 def parse_date(text: str) -> date | None:
     """Parse ``YYYY-MM-DD``, or None."""
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):
         return None
     try:
         return date.fromisoformat(text)

@@ -46,38 +46,11 @@ class SoqlError(ApiErrorResponse):
         super().__init__(400, error_code, message)
 
 
-_KEYWORDS = frozenset(
-    [
-        "SELECT",
-        "FROM",
-        "WHERE",
-        "AND",
-        "OR",
-        "NOT",
-        "NULL",
-        "TRUE",
-        "FALSE",
-        "LIKE",
-        "IN",
-        "ORDER",
-        "BY",
-        "LIMIT",
-        "OFFSET",
-        "ASC",
-        "DESC",
-        "NULLS",
-        "FIRST",
-        "LAST",
-        "GROUP",
-        "HAVING",
-        "INCLUDES",
-        "EXCLUDES",
-        "WITH",
-        "FOR",
-        "USING",
-        "TYPEOF",
-    ]
-)
+_KEYWORDS = frozenset((
+    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "NULL", "TRUE", "FALSE", "LIKE", "IN", "ORDER",
+    "BY", "LIMIT", "OFFSET", "ASC", "DESC", "NULLS", "FIRST", "LAST", "GROUP", "HAVING",
+    "INCLUDES", "EXCLUDES", "WITH", "FOR", "USING", "TYPEOF",
+))  # fmt: skip
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
       |(?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2}))
@@ -87,7 +60,7 @@ _TOKEN = re.compile(
       |(?P<string>'(?:[^'\\]|\\.)*')
       |(?P<op><>|!=|<=|>=|=|<|>)
       |(?P<punct>[(),.])""",
-    re.VERBOSE | re.DOTALL,
+    re.VERBOSE | re.DOTALL | re.ASCII,  # ASCII: no exotic digits reach int() or date()
 )
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'"}
 _ESCAPES["\\"] = "\\"
@@ -379,27 +352,11 @@ class _Parser:
         raise self.fail(tok)
 
 
-_RANGES = frozenset(
-    [
-        "TODAY",
-        "YESTERDAY",
-        "TOMORROW",
-        "LAST_WEEK",
-        "THIS_WEEK",
-        "NEXT_WEEK",
-        "LAST_MONTH",
-        "THIS_MONTH",
-        "NEXT_MONTH",
-        "LAST_YEAR",
-        "THIS_YEAR",
-        "NEXT_YEAR",
-        "LAST_90_DAYS",
-        "NEXT_90_DAYS",
-        "LAST_N_DAYS",
-        "NEXT_N_DAYS",
-        "N_DAYS_AGO",
-    ]
-)
+_RANGES = frozenset((
+    "TODAY", "YESTERDAY", "TOMORROW", "LAST_WEEK", "THIS_WEEK", "NEXT_WEEK", "LAST_MONTH",
+    "THIS_MONTH", "NEXT_MONTH", "LAST_YEAR", "THIS_YEAR", "NEXT_YEAR", "LAST_90_DAYS",
+    "NEXT_90_DAYS", "LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO",
+))  # fmt: skip
 
 
 def parse(text: object) -> Query:
@@ -543,7 +500,7 @@ _ACCEPTS = {"boolean": ("boolean",), "date": ("date", "range"), "datetime": ("da
 _ACCEPTS.update(dict.fromkeys(NUMBER_TYPES, ("number",)))
 
 
-def _literal_key(query: Query, path: _Path, ref: FieldRef, lit: Literal) -> object:
+def _literal_key(query: Query, path: _Path, ref: FieldRef, lit: Literal, now: datetime) -> object:
     ftype = path.target.type
     if lit.kind == "null":
         return None
@@ -553,7 +510,14 @@ def _literal_key(query: Query, path: _Path, ref: FieldRef, lit: Literal) -> obje
         raise _error(query.text, lit.pos, "INVALID_FIELD",
                      f"value of filter criterion for field '{ref.text}' must be of type {word} "
                      f"and should {quoted}be enclosed in quotes")  # fmt: skip
-    if lit.kind in ("range", "datetime"):
+    if lit.kind == "range" and isinstance(lit.value, tuple):
+        try:
+            return date_range(str(lit.value[0]), int(lit.value[1]), now)
+        except (ValueError, OverflowError):  # a clock moved to the edge of the calendar
+            raise _error(
+                query.text, lit.pos, "MALFORMED_QUERY", f"invalid date: {lit.raw}"
+            ) from None
+    if lit.kind == "datetime":
         return lit.value
     if lit.kind == "date" and isinstance(lit.value, date):
         return datetime(lit.value.year, lit.value.month, lit.value.day, tzinfo=UTC)
@@ -566,11 +530,11 @@ def _literal_key(query: Query, path: _Path, ref: FieldRef, lit: Literal) -> obje
     return _key(ftype, lit.value)
 
 
-def _compare(op: str, left: object, right: object, now: datetime) -> bool:
-    if isinstance(right, tuple):  # a date literal: a range of instants
+def _compare(op: str, left: object, right: object) -> bool:
+    if isinstance(right, tuple):  # a date literal: [start, end) instants
         if not isinstance(left, datetime):
             return op == "<>"
-        start, end = date_range(str(right[0]), int(right[1]), now)
+        start, end = cast("tuple[datetime, datetime]", right)
         inside = start <= left < end
         return {"=": inside, "<>": not inside, "<": left < start, "<=": left < end,
                 ">": left >= end, ">=": left >= start}[op]  # fmt: skip
@@ -630,13 +594,13 @@ def _compile(query: Query, obj: SObjectDef, cond: Cond, lookup: Lookup, now: dat
             "INVALID_QUERY_FILTER_OPERATOR",
             "invalid operator on boolean field",
         )
-    keys = [_literal_key(query, path, ref, lit) for lit in cond.values]
+    keys = [_literal_key(query, path, ref, lit, now) for lit in cond.values]
     if cond.op in ("IN", "NOT IN"):
         want = cond.op == "IN"
         return lambda row: want == any(
-            _compare("=", _key(ftype, path.value(row, lookup)), k, now) for k in keys)  # fmt: skip
+            _compare("=", _key(ftype, path.value(row, lookup)), k) for k in keys)  # fmt: skip
     op, right = cond.op, keys[0]
-    return lambda row: _compare(op, _key(ftype, path.value(row, lookup)), right, now)
+    return lambda row: _compare(op, _key(ftype, path.value(row, lookup)), right)
 
 
 def _project(
@@ -735,13 +699,20 @@ def execute(
         raise SoqlError(
             "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
         )
-    matched = [r for r in rows_for(obj.name) if predicate is None or predicate(r)]
+    start = q.offset or 0
+    end = None if q.limit is None else start + q.limit
+    # Without ORDER BY or an aggregate, stop reading rows once LIMIT + OFFSET are met.
+    enough = end if not order and count_path is None else None
+    matched: list[Row] = []
+    for row in rows_for(obj.name):
+        if enough is not None and len(matched) >= enough:
+            break
+        if predicate is None or predicate(row):
+            matched.append(row)
     if count_path is not None:
         n = sum(1 for r in matched if count_path.value(r, lookup) is not None)
         return 1, [{"attributes": {"type": "AggregateResult"}, q.alias: n}]
     matched = _sort(matched, order, lookup) if order else matched
-    start = q.offset or 0
-    end = None if q.limit is None else start + q.limit
     matched = matched[start:end]
     if q.count is True:
         return len(matched), []
