@@ -97,9 +97,9 @@ class App:
             self._err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
         return self._err_console
 
-    def out(self, text: str = "") -> None:
-        """A line of data on stdout."""
-        click.echo(text)
+    def out(self, text: str = "", *, nl: bool = True) -> None:
+        """A line of data on stdout (``nl=False``: no trailing newline)."""
+        click.echo(text, nl=nl)
 
     def json(self, data: Any) -> None:
         """JSON data on stdout."""
