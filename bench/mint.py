@@ -160,6 +160,9 @@ def bench_processes(key_path: Path, workdir: Path, pairs: int) -> float | None:
     script.write_text(PYJWT_SCRIPT)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SFBEARER_")}
     env["SFBEARER_CONFIG"] = str(workdir / "no-config.toml")  # no profile file to read
+    # an installed package has its .pyc files (pip compiles at install time), and so do PyJWT
+    # and cryptography; without them a source checkout would be timed recompiling itself
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     ours = [
         *_sfbearer_command(),
         "assertion",
