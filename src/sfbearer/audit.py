@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -28,10 +27,18 @@ import logging
 import os
 import re
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from sfbearer._trail import (
+    TrailPosition,
+    _backup,
+    follow_trail,
+    read_latest,
+    read_trail,
+    trail_files,
+)
 
 __all__ = [
     "DEFAULT_BACKUPS",
@@ -40,7 +47,9 @@ __all__ = [
     "AuditSink",
     "AuditTrail",
     "NullAudit",
+    "TrailPosition",
     "follow_trail",
+    "read_latest",
     "read_trail",
     "redact_fields",
     "token_hash",
@@ -51,7 +60,6 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_BACKUPS = 5
 REDACTED = "[redacted]"
 _LOCK_TIMEOUT = 10.0
-_MAX_LINE_BYTES = 1024 * 1024
 
 # Field names that say "I hold a secret". Matched on the lower-cased name.
 _SECRET_NAME = re.compile(
@@ -259,137 +267,3 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return type(exc).__name__
-
-
-def _backup(path: Path, index: int) -> Path:
-    return path.with_name(f"{path.name}.{index}")
-
-
-def trail_files(path: str | os.PathLike[str]) -> list[Path]:
-    """The files of a trail, oldest first: ``path.N`` ... ``path.1``, then ``path``."""
-    base = Path(path)
-    backups: list[tuple[int, Path]] = []
-    with contextlib.suppress(OSError):
-        for candidate in base.parent.iterdir():
-            suffix = candidate.name[len(base.name) + 1 :]
-            if candidate.name.startswith(base.name + ".") and suffix.isdigit():
-                backups.append((int(suffix), candidate))
-    files = [p for _, p in sorted(backups, reverse=True)]
-    if base.exists():
-        files.append(base)
-    return files
-
-
-def _parse_line(raw: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None  # a torn or foreign line: skipped, never fatal
-    return value if isinstance(value, dict) else None
-
-
-def _matches(record: Mapping[str, Any], profile: str | None) -> bool:
-    return profile is None or record.get("profile") == profile
-
-
-def read_trail(
-    path: str | os.PathLike[str], profile: str | None = None, *, rotated: bool = True
-) -> Iterator[dict[str, Any]]:
-    """Iterate the records of a trail, oldest first (rotated files too unless ``rotated=False``).
-
-    Lines that are not a JSON object (a torn last line of a crashed writer, say) are skipped.
-
-    Args:
-        path: the trail file.
-        profile: only the records whose ``profile`` field equals this.
-        rotated: include ``path.1``, ``path.2``... before ``path``.
-
-    Example:
-        >>> for rec in read_trail("audit.jsonl", profile="prod"):  # doctest: +SKIP
-        ...     print(rec["ts"], rec["event"])
-    """
-    files = trail_files(path) if rotated else [Path(path)]
-    for file in files:
-        try:
-            fh = open(file, "rb")  # noqa: SIM115 - closed below; a rotated file may vanish
-        except FileNotFoundError:
-            continue
-        with fh:
-            for raw in fh:
-                if len(raw) > _MAX_LINE_BYTES:
-                    continue
-                record = _parse_line(raw)
-                if record is not None and _matches(record, profile):
-                    yield record
-
-
-def follow_trail(
-    path: str | os.PathLike[str],
-    profile: str | None = None,
-    *,
-    poll: float = 0.5,
-    sleep: Callable[[float], None] = time.sleep,
-    from_start: bool = False,
-) -> Iterator[dict[str, Any]]:
-    """Yield records appended to the trail from now on (like ``tail -F``); never returns.
-
-    Rotation is noticed (the file at ``path`` is a new one, or shorter than what was read):
-    what was left in the old file is read first, then the new file from its start. A line
-    is yielded only once complete, so a record being written is never torn.
-
-    Args:
-        path: the trail file (it may not exist yet).
-        profile: only the records of this profile.
-        poll: seconds between checks.
-        sleep: the sleep function (tests pass a fake one).
-        from_start: also yield what the current file already holds.
-    """
-    target = Path(path)
-    fh: Any = None
-    inode: tuple[int, int] | None = None
-    pending = b""
-    started = from_start
-
-    def drain() -> Iterator[dict[str, Any]]:
-        nonlocal pending
-        while True:
-            chunk = fh.read(65536)
-            if not chunk:
-                return
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for raw in lines:
-                record = _parse_line(raw)
-                if record is not None and _matches(record, profile):
-                    yield record
-
-    try:
-        while True:
-            try:
-                st = os.stat(target)
-                current: tuple[int, int] | None = (st.st_dev, st.st_ino)
-            except FileNotFoundError:
-                st, current = None, None
-            if fh is not None and (current != inode or (st is not None and st.st_size < fh.tell())):
-                yield from drain()  # the rest of the rotated file first
-                fh.close()
-                fh, inode, pending = None, None, b""
-                started = True  # a new file: everything in it is new
-            if fh is None and current is not None:
-                try:
-                    fh = open(target, "rb")  # noqa: SIM115 - kept open across polls
-                except FileNotFoundError:
-                    fh = None
-                else:
-                    inode = (os.fstat(fh.fileno()).st_dev, os.fstat(fh.fileno()).st_ino)
-                    if not started:
-                        fh.seek(0, os.SEEK_END)
-                    started = True
-            if fh is not None:
-                yield from drain()
-            else:
-                started = True  # the file appears later: read it from its start
-            sleep(poll)
-    finally:
-        if fh is not None:
-            fh.close()

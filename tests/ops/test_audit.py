@@ -356,3 +356,47 @@ def test_follow_from_start(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     AuditTrail(path).record("e", {"n": 7})
     assert _collect(path, _Script(None), from_start=True) == [7]
+
+
+def test_read_latest_then_follow_misses_nothing(tmp_path: Path) -> None:
+    from sfbearer.audit import read_latest
+
+    path = tmp_path / "audit.jsonl"
+    trail = AuditTrail(path, max_bytes=260, backups=50)
+    for n in range(6):
+        trail.record("e", {"n": n})
+    with open(path, "ab") as fh:
+        fh.write(b'{"event": "e", "n": 6')  # being written while we read
+    latest, position = read_latest(path, count=3)
+    assert [r["n"] for r in latest] == [3, 4, 5]
+    assert position is not None
+    with open(path, "ab") as fh:
+        fh.write(b"}\n")
+    trail.record("e", {"n": 7})  # written after reading, before following: not lost
+
+    def rotate_and_write() -> None:
+        trail.record("e", {"n": 8})
+        trail._rotate()
+        trail.record("e", {"n": 9})
+
+    seen = _collect(path, _Script(rotate_and_write, None), start=position)
+    assert seen == [6, 7, 8, 9]
+
+
+def test_follow_from_a_position_in_a_file_rotated_meanwhile(tmp_path: Path) -> None:
+    from sfbearer.audit import read_latest
+
+    path = tmp_path / "audit.jsonl"
+    trail = AuditTrail(path, max_bytes=10_000, backups=5)
+    trail.record("e", {"n": 0})
+    _, position = read_latest(path)
+    trail.record("e", {"n": 1})  # lands in the old file...
+    trail._rotate()  # ...which is rotated before the follower starts
+    trail.record("e", {"n": 2})
+    assert _collect(path, _Script(None), start=position) == [1, 2]
+
+
+def test_read_latest_of_a_missing_trail(tmp_path: Path) -> None:
+    from sfbearer.audit import read_latest
+
+    assert read_latest(tmp_path / "none.jsonl") == ([], None)

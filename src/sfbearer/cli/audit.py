@@ -7,7 +7,6 @@ profile's records.
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -102,7 +101,7 @@ def tail(app: App, path: Path | None, count: int, follow: bool) -> int:
 
     Rotated files (audit.jsonl.1, ...) are read too; with --follow, rotation is followed.
     """
-    from sfbearer.audit import follow_trail, read_trail
+    from sfbearer.audit import follow_trail, read_latest
 
     file = trail_path(app, path)
     if not file.exists() and not follow:
@@ -114,13 +113,15 @@ def tail(app: App, path: Path | None, count: int, follow: bool) -> int:
     profile = app.profile
     if file.is_dir():
         raise Abort(f"{file} is a directory, not an audit trail", EXIT_CONFIG)
-    latest = collections.deque(read_trail(file, profile), maxlen=count) if count else ()
+    latest, position = read_latest(file, profile, count=count)
     for record in latest:
         _emit(app, record, app.json_mode)
     if not follow:
         return 0
     try:
-        for record in follow_trail(file, profile, poll=_POLL_SECONDS, sleep=_sleep()):
+        # from where reading stopped: nothing written meanwhile is missed or shown twice
+        new = follow_trail(file, profile, poll=_POLL_SECONDS, sleep=_sleep(), start=position)
+        for record in new:
             _emit(app, record, app.json_mode)
     except KeyboardInterrupt:
         return 0  # Ctrl-C is how --follow ends: not an error
