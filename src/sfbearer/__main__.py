@@ -1,0 +1,5 @@
+"""``python -m sfbearer``: the command line."""
+
+from sfbearer.cli import run
+
+run()
