@@ -7,6 +7,7 @@ signed", and this module as "how a PKCS#11 library is driven safely".
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import hmac
@@ -43,6 +44,9 @@ _PIN_SALT = os.urandom(16)
 
 _registry_lock = threading.Lock()
 _modules: dict[str, Pkcs11Module] = {}
+# Set at interpreter exit: python-pkcs11 may unload a module (dlclose) before the last
+# session objects are collected, and calling into an unloaded library would crash.
+_exiting = False
 
 
 def pkcs11_api() -> ModuleType:
@@ -308,8 +312,8 @@ class Pkcs11Module:
 
     def close_quietly(self, session: Session, generation: int) -> None:
         """Close a session of this process generation; errors do not matter any more."""
-        if generation != self.generation:
-            return  # opened by the parent process: its handle means nothing here
+        if generation != self.generation or _exiting:
+            return  # the parent's handle means nothing here / the module may be unloaded
         # Cleanup (also at interpreter exit) must never raise.
         with contextlib.suppress(Exception), self.lock:
             session.close()
@@ -365,4 +369,10 @@ def _after_fork_in_child() -> None:
         module.reset()
 
 
+def _at_exit() -> None:
+    global _exiting
+    _exiting = True
+
+
 os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_at_exit)
