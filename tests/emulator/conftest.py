@@ -91,14 +91,21 @@ class Org:
 
 
 def make_org(
-    sf: Emulator, key_pair: KeyPair, app: str = "ci", username: str = USERNAME
+    sf: Emulator,
+    key_pair: KeyPair,
+    app: str = "ci",
+    username: str = USERNAME,
+    client: httpx.Client | None = None,
 ) -> Iterator[Org]:
     """A working app + user (profile ``Integration User`` pre-authorized) on ``sf``."""
     record = sf.add_app(name=app, certificate=key_pair.certificate)
     sf.add_user(username=username)
     sf.authorize(app=app, profile="Integration User")
-    with httpx.Client(base_url=sf.url, timeout=10) as client:
+    if client is not None:
         yield Org(sf, key_pair, record.consumer_key, client, app, username)
+        return
+    with httpx.Client(base_url=sf.url, timeout=10) as own:
+        yield Org(sf, key_pair, record.consumer_key, own, app, username)
 
 
 @pytest.fixture(scope="session")
@@ -106,14 +113,27 @@ def shared_emulators() -> Iterator[dict[str, Emulator]]:
     """One running emulator per validation profile for the whole session (fast)."""
     with Emulator() as sf, Emulator(validation="strict") as strict:
         yield {"salesforce": sf, "strict": strict}
+        for url in (sf.url, strict.url):
+            client = _CLIENTS.pop(url, None)
+            if client is not None:
+                client.close()
+
+
+_CLIENTS: dict[str, httpx.Client] = {}
 
 
 def _shared(sf: Emulator, key_pair: KeyPair) -> Iterator[Org]:
     """A new app and user on a shared emulator; faults, clock and config restored after."""
     config = sf.ctx.config
     tag = uuid.uuid4().hex[:10]
+    # One client per shared emulator: creating an httpx client (its SSL context) is slow.
+    client = _CLIENTS.get(sf.url)
+    if client is None:
+        client = _CLIENTS[sf.url] = httpx.Client(base_url=sf.url, timeout=10)
     try:
-        yield from make_org(sf, key_pair, app=f"app-{tag}", username=f"u{tag}@acme.com")
+        yield from make_org(
+            sf, key_pair, app=f"app-{tag}", username=f"u{tag}@acme.com", client=client
+        )
     finally:
         sf.ctx.config = config
         sf.faults.reset()
