@@ -312,3 +312,30 @@ def test_cached_rows_see_writes_from_another_connection(tmp_path: Path, clock: F
     assert server.query("SELECT COUNT() FROM Account")["totalSize"] == 0
     one.close()
     two.close()
+
+
+def test_random_ids_and_locators_only_raise_api_errors(store: RecordStore) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    real = store.create("Account", {"Name": "Real"})
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        st.sampled_from(["Account", "account", "Contact", "Organization", "Nope", ""]),
+        st.one_of(st.text(max_size=20), st.just(real), st.just(real[:15]), st.just(real.lower())),
+    )
+    def check(sobject: str, record_id: str) -> None:
+        for call in (
+            lambda: store.get(sobject, record_id, ["Name"]),
+            lambda: store.update(sobject, record_id, {"Phone": "1"}),
+            lambda: store.query_more(record_id),
+        ):
+            status = 200
+            try:
+                call()
+            except ApiErrorResponse as exc:
+                status = exc.status
+            assert status in (200, 400, 404)
+
+    check()

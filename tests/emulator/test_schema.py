@@ -189,3 +189,51 @@ def test_datetime_round_trip() -> None:
     assert schema.parse_datetime("2026-05-06T09:08:09+0200") == moment.replace(microsecond=0)
     assert schema.parse_datetime("2026-02-30T00:00:00Z") is None
     assert schema.parse_datetime("yesterday") is None
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=40)
+    | st.sampled_from(
+        [10**400, -(10**30), 2**63, "1e400", "NaN", "2026-02-30", "001A0000006Vm9rIAC"]
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_FIELD_NAMES = st.sampled_from(
+    ["Name", "name", "AnnualRevenue", "NumberOfEmployees", "CreatedDate", "Birthdate", "AccountId",
+     "IsDeleted", "Id", "LastName", "CloseDate", "Amount", "StageName", "Bogus", "attributes"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["Account", "Contact", "Opportunity", "Case"]),
+    st.dictionaries(_FIELD_NAMES | st.text(max_size=8), _JSON, max_size=6) | _JSON,
+    st.booleans(),
+)
+def test_validation_never_raises_anything_else(sobject: str, body: object, creating: bool) -> None:
+    obj = get_sobject(sobject)
+    assert obj is not None
+    out: dict[str, object] | ApiErrorResponse
+    try:
+        out = validate_record(obj, body, creating=creating)
+    except ApiErrorResponse as exc:
+        out = exc
+    if isinstance(out, ApiErrorResponse):
+        assert 400 <= out.status < 500
+    else:
+        assert all(obj.field(name) is not None for name in out)
+
+
+def test_huge_integers_are_refused_not_crashed() -> None:
+    assert _err("Account", {"Name": 10**5000}).error_code == "JSON_PARSER_ERROR"
+    assert (
+        _err("Account", {"Name": "x", "NumberOfEmployees": 10**5000}).error_code
+        == "JSON_PARSER_ERROR"
+    )

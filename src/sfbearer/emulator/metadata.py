@@ -169,7 +169,7 @@ def read_app_metadata(directory: str | Path) -> tuple[AppSpec, ...]:
 
     Example:
         >>> apps = read_app_metadata("force-app/main/default")  # doctest: +SKIP
-        >>> apps[0].scopes
+        >>> apps[0].scopes  # doctest: +SKIP
         ('refresh_token', 'api')
 
     Raises:

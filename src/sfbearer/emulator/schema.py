@@ -400,10 +400,14 @@ def _json_error(ftype: str, value: object) -> ApiErrorResponse:
         "date": "date",
         "datetime": "datetime",
     }.get(ftype, "String")
-    token = {bool: "VALUE_" + str(value).upper(), int: "VALUE_NUMBER_INT",
+    token = {bool: "VALUE_TRUE" if value is True else "VALUE_FALSE", int: "VALUE_NUMBER_INT",
              float: "VALUE_NUMBER_FLOAT", str: "VALUE_STRING", list: "START_ARRAY",
              dict: "START_OBJECT"}.get(type(value), "VALUE_STRING")  # fmt: skip
-    shown = str(value)[:40] if isinstance(value, str | int | float | bool) else ""
+    # Huge integers are cut before str(): Python refuses to print more than 4,300 digits.
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        shown = "(a very large number)"
+    else:
+        shown = str(value)[:40] if isinstance(value, str | int | float | bool) else ""
     return ApiErrorResponse(
         400, "JSON_PARSER_ERROR",
         f"Cannot deserialize instance of {kind} from {token} value {shown} "
@@ -456,6 +460,8 @@ def coerce_value(fdef: FieldDef, value: object) -> object:
                 raise _json_error(t, value)
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
         return format_datetime(moment)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        raise _json_error(t, value)
     text = (
         value
         if isinstance(value, str)
