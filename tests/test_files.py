@@ -146,3 +146,36 @@ def test_temp_name_is_hidden_beside_target(tmp_path: Path, monkeypatch: pytest.M
     atomic_write(tmp_path / "jwt.txt", b"x")
     assert names[0].startswith(".jwt.txt.")
     assert names[0].endswith(".tmp")
+
+
+def test_exclusive_write_loses_a_race_without_overwriting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "server.key"
+    real = _files._write_temp
+
+    def racing(t: Path, data: bytes, mode: int) -> Path:
+        tmp = real(t, data, mode)
+        target.write_bytes(b"the other writer's key")  # lands between the check and the link
+        return tmp
+
+    monkeypatch.setattr(_files, "_write_temp", racing)
+    with pytest.raises(FileExistsError):
+        exclusive_write(target, b"mine")
+    assert target.read_bytes() == b"the other writer's key"
+    assert _no_temp_files(tmp_path)
+
+
+def test_exclusive_write_without_hard_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    exclusive_write(tmp_path / "f", b"data", mode=0o600)
+    assert (tmp_path / "f").read_bytes() == b"data"
+    assert (tmp_path / "f").stat().st_mode & 0o777 == 0o600
+    assert _no_temp_files(tmp_path)
+    with pytest.raises(FileExistsError):
+        exclusive_write(tmp_path / "f", b"again")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from pathlib import Path
@@ -19,13 +20,8 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``data`` atomically: temp file (``mode`` from creation) + fsync + rename.
-
-    A reader sees the old content or the new, never a half-written file; a crash leaves at most
-    a stray temp file beside the target, never a truncated target.
-    """
-    target = Path(path)
+def _write_temp(target: Path, data: bytes, mode: int) -> Path:
+    """Write ``data`` to a new hidden temp file beside ``target`` (``mode`` from creation)."""
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
@@ -34,6 +30,25 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)  # the umask may have narrowed (never widened) the mode
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data`` atomically: temp file (``mode`` from creation) + fsync + rename.
+
+    A reader sees the old content or the new, never a half-written file; a failure leaves
+    neither a truncated target nor a temp file.
+
+    Example:
+        >>> atomic_write("jwt.txt", b"eyJ...", mode=0o600)  # doctest: +SKIP
+    """
+    target = Path(path)
+    tmp = _write_temp(target, data, mode)
+    try:
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -45,10 +60,27 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600
 def exclusive_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600) -> None:
     """Create ``path`` (which must not exist) with ``data``, atomically and with ``mode``.
 
+    The complete temp file is hard-linked to ``path``, which fails if ``path`` exists, so
+    two writers racing for the same name cannot overwrite each other.
+
     Raises:
-        FileExistsError: ``path`` exists already.
+        FileExistsError: ``path`` exists already (a dangling symlink counts).
     """
     target = Path(path)
     if target.exists() or target.is_symlink():
-        raise FileExistsError(str(target))
-    atomic_write(target, data, mode=mode)
+        raise FileExistsError(errno.EEXIST, "File exists", str(target))
+    tmp = _write_temp(target, data, mode)
+    try:
+        try:
+            os.link(tmp, target, follow_symlinks=False)
+        except FileExistsError:
+            raise
+        except OSError:
+            # a file system without hard links: fall back to the checked rename
+            if target.exists() or target.is_symlink():
+                raise FileExistsError(errno.EEXIST, "File exists", str(target)) from None
+            os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    _fsync_dir(target.parent)
