@@ -423,3 +423,24 @@ def test_decode_missing_files(run_cli, tmp_path: Path, ident: list[str]) -> None
     assert "certificate not found" in result.stderr
     result = run_cli("assertion", "decode")
     assert result.code == 64
+
+
+def test_encrypted_key_prompts_on_a_terminal(
+    run_cli, tmp_path: Path, key_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sfbearer.cli import _passphrase
+
+    key = tmp_path / "enc.key"
+    atomic_write(key, private_key_pem(key_pair.private_key, "typed-canary"), mode=0o600)
+    prompts: list[str] = []
+    monkeypatch.setattr(
+        _passphrase, "_hidden_prompt", lambda text: prompts.append(text) or "typed-canary"
+    )
+    argv = ["assertion", "new", "-i", CID, "-o", USER, "-f", key]
+    result = run_cli(*argv, tty=True)
+    assert result.code == 0, result
+    assert prompts == [f"Passphrase for {key}"]
+    assert "typed-canary" not in result.output
+    result = run_cli(*argv, tty=False)  # no terminal: no prompt, a clear error
+    assert result.code == 78
+    assert len(prompts) == 1

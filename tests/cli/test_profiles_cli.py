@@ -288,3 +288,24 @@ def test_a_corrupt_config_is_one_line_and_exit_78(run_cli) -> None:
         assert str(config_path()) in result.stderr
         assert "line 2" in result.stderr
         assert "Traceback" not in result.output
+
+
+def test_init_generates_an_encrypted_key_with_passphrase_env(run_cli) -> None:
+    result = _init(run_cli, "enc", "--passphrase-env", "ENC_PASS")
+    assert result.code == 78  # the variable is not set: nothing generated, nothing saved
+    assert "ENC_PASS" in result.stderr
+    assert not config_path().exists()
+    assert not (config_path().parent / "keys").exists()
+    env = {"ENC_PASS": "gen-canary-passphrase"}
+    result = run_cli(
+        "init", "enc", "-i", CID, "-o", USER, "-r", "production", "--passphrase-env", "ENC_PASS",
+        env=env,
+    )  # fmt: skip
+    assert result.code == 0, result
+    key_path = config_path().parent / "keys" / "enc" / "server.key"
+    assert b"ENCRYPTED" in key_path.read_bytes()
+    assert get_profile("enc").passphrase_env == "ENC_PASS"
+    minted = run_cli("-p", "enc", "assertion", "new", env=env)
+    assert minted.code == 0, minted
+    assert "gen-canary" not in minted.output + result.output
+    assert run_cli("-p", "enc", "assertion", "new").code == 78

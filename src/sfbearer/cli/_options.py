@@ -135,14 +135,14 @@ def profile_from_flags(app: App, **flags: Any) -> Profile:
 
 def signer_for(app: App, profile: Profile) -> Signer:
     """Load the profile's signer, prompting for the passphrase of an encrypted key on a terminal."""
-    from sfbearer.cli._app import stdin_is_tty
     from sfbearer.config import load_signer, needs_passphrase
 
     passphrase = None
-    if needs_passphrase(profile) and stdin_is_tty():
-        passphrase = click.prompt(
-            f"Passphrase for {profile.key_source()}", hide_input=True, err=True
-        )
+    if needs_passphrase(profile):
+        # Imported only here: the prompt module loads more than minting needs.
+        from sfbearer.cli._passphrase import prompt_passphrase
+
+        passphrase = prompt_passphrase(profile.key_source())
     return load_signer(profile, passphrase=passphrase)
 
 
