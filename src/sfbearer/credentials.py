@@ -405,11 +405,11 @@ class JWTBearerCredentials:
             "profile": self.profile,
             "client_id": self.client_id,
             "username": self.username,
-            "key": self.signer.key_id,
+            "key_fingerprint": self.signer.key_id,
             **extra,
         }
         if token is not None:
-            fields["token"] = token_hash(token.access_token)
+            fields["token_hash"] = token_hash(token.access_token)
         try:
             self.audit.record(event, fields)
         except Exception:  # noqa: BLE001 - an audit sink must never break a token request
@@ -442,13 +442,13 @@ def _copy(exc: TokenRequestError) -> TokenRequestError:
 
 
 def _audit_sink(spec: str | None) -> AuditSink:
-    # The audit trail lives in sfbearer.audit; an installation without a file sink records nothing.
+    """The profile's audit trail (a JSON-lines file), or a sink that records nothing."""
     if not spec:
         return NullAudit()
     import sfbearer.audit as audit_module
 
-    factory = getattr(audit_module, "open_audit", None)
-    if factory is None:
+    factory = getattr(audit_module, "AuditTrail", None)
+    if factory is None:  # pragma: no cover - an installation without the trail writer
         log.debug("no audit trail writer available; audit records are dropped")
         return NullAudit()
     sink: AuditSink = factory(spec)

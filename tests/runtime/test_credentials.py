@@ -31,7 +31,7 @@ def test_first_call_posts_once_then_reuses(creds, fake_sf, audit) -> None:
     assert audit.names() == ["assertion.minted", "token.issued"]
     fields = audit.events[1][1]
     assert fields["client_id"] == CLIENT_ID
-    assert fields["token"] == tok.fingerprint
+    assert fields["token_hash"] == tok.fingerprint
     assert tok.access_token not in repr(audit.events)
 
 

@@ -1,0 +1,194 @@
+"""``sfbearer request METHOD PATH`` and ``sfbearer query SOQL``: the REST API from a shell."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from sfbearer.cli._app import EXIT_OK, EXIT_USAGE, Abort, App, global_options, pass_app
+from sfbearer.cli._options import connection_options
+
+__all__ = ["query", "request"]
+
+_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD")
+_MAX_DATA = 50 * 1024 * 1024
+
+
+def _read_data(data: str) -> bytes:
+    """``--data``: inline JSON, ``@FILE`` or ``@-`` (stdin); checked to be JSON."""
+    if data.startswith("@"):
+        source = data[1:]
+        try:
+            if source == "-":
+                raw = (
+                    sys.stdin.buffer.read(_MAX_DATA + 1)
+                    if hasattr(sys.stdin, "buffer")
+                    else (sys.stdin.read(_MAX_DATA + 1).encode())
+                )
+            else:
+                with open(source, "rb") as handle:
+                    raw = handle.read(_MAX_DATA + 1)
+        except OSError as exc:
+            raise Abort(f"cannot read {source}: {exc.strerror or exc}", EXIT_USAGE) from None
+    else:
+        raw = data.encode()
+    if len(raw) > _MAX_DATA:
+        raise Abort("--data is larger than 50 MB", EXIT_USAGE)
+    try:
+        json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Abort(
+            f"--data is not valid JSON ({type(exc).__name__})",
+            EXIT_USAGE,
+            hint="pass a JSON object, or @FILE holding one",
+        ) from None
+    return raw
+
+
+@click.command()
+@click.argument("method", metavar="METHOD")
+@click.argument("path", metavar="PATH")
+@click.option("-d", "--data", metavar="JSON|@FILE", help="JSON request body, @FILE or @- (stdin).")
+@connection_options
+@global_options
+@pass_app
+def request(app: App, method: str, path: str, data: str | None, **flags: Any) -> int:
+    """Make an authenticated REST API request and print the JSON body (like curl).
+
+    PATH is absolute (/services/data/v68.0/limits/) or relative to the newest REST version
+    (sobjects/Account/describe). An expired session is renewed and the request replayed once.
+
+    \b
+    Examples:
+      sfbearer -p prod request GET /services/data/
+      sfbearer -p prod request GET sobjects/Account/describe
+      sfbearer -p prod request POST sobjects/Account/ --data '{"Name": "Acme"}'
+      sfbearer -p prod request PATCH sobjects/Account/001xx... --data @account.json
+    """
+    from sfbearer.cli._runtime import credentials_from_flags
+    from sfbearer.client import SalesforceClient
+
+    verb = method.upper()
+    if verb not in _METHODS:
+        raise Abort(f"unknown method {method!r}", EXIT_USAGE, hint=f"one of {', '.join(_METHODS)}")
+    body = _read_data(data) if data is not None else None
+    with credentials_from_flags(app, **flags) as creds, SalesforceClient(creds) as sf:
+        response = sf.request(verb, path, data=body)
+    app.debug(f"HTTP {response.status_code} {response.reason_phrase}")
+    if not response.content:
+        app.info(f"HTTP {response.status_code} {response.reason_phrase}")
+        return EXIT_OK
+    try:
+        payload = response.json()
+    except ValueError:
+        app.out(response.text)
+    else:
+        app.json(payload)
+    return EXIT_OK
+
+
+def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"Owner": {"Name": "x"}}`` → ``{"Owner.Name": "x"}``, without ``attributes``."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and "records" not in value:
+            flat.update(_flatten(value, f"{name}."))
+        elif isinstance(value, dict | list):
+            flat[name] = json.dumps(value, ensure_ascii=False)
+        else:
+            flat[name] = value
+    return flat
+
+
+def _records(
+    app: App, pages: Iterator[dict[str, Any]], stats: dict[str, int]
+) -> Iterator[dict[str, Any]]:
+    seen = 0
+    for page in pages:
+        records = page.get("records", [])
+        seen += len(records)
+        total = page.get("totalSize", seen)
+        stats["total"], stats["seen"] = int(total), seen
+        if not (page.get("done", True) and seen == len(records)):
+            app.info(f"fetched {seen} of {total} records")
+        yield from records
+
+
+@click.command()
+@click.argument("soql", metavar="SOQL")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default=None,
+    help="Output format (default: table; --json is --format json).",
+)
+@click.option(
+    "--all", "include_deleted", is_flag=True, help="Include deleted and archived records."
+)
+@connection_options
+@global_options
+@pass_app
+def query(app: App, soql: str, fmt: str | None, include_deleted: bool, **flags: Any) -> int:
+    """Run a SOQL query and print every record (all pages, streamed as they arrive).
+
+    \b
+    Examples:
+      sfbearer -p prod query "SELECT Id, Name FROM Account"
+      sfbearer -p prod query "SELECT Id, Owner.Name FROM Account" --format csv > accounts.csv
+      sfbearer -p prod query "SELECT COUNT() FROM Contact" --json
+    """
+    from sfbearer.cli._runtime import credentials_from_flags
+    from sfbearer.client import SalesforceClient
+
+    fmt = fmt or ("json" if app.json_mode else "table")
+    with credentials_from_flags(app, **flags) as creds, SalesforceClient(creds) as sf:
+        pages = sf.query_pages(soql, include_deleted=include_deleted)
+        stats = {"total": 0, "seen": 0}
+        records = (_flatten(r) for r in _records(app, pages, stats))
+        if fmt == "json":
+            _print_json(app, records)
+        elif fmt == "csv":
+            _print_csv(app, records)
+        else:
+            rows = list(records)
+            columns = list(dict.fromkeys(k for r in rows for k in r))
+            app.table(columns, ([r.get(c) for c in columns] for r in rows))
+            app.info(f"{len(rows)} record{'s' if len(rows) != 1 else ''}")
+        if stats["seen"] == 0 and stats["total"] > 0 and fmt != "json":
+            app.out(str(stats["total"]))  # SELECT COUNT() has a size and no records
+    return EXIT_OK
+
+
+def _print_json(app: App, records: Iterator[dict[str, Any]]) -> None:
+    # One record per line inside a JSON array, written as pages arrive.
+    first = True
+    for record in records:
+        app.out(("[" if first else ",") + json.dumps(record, ensure_ascii=False, default=str))
+        first = False
+    app.out("[]" if first else "]")
+
+
+def _print_csv(app: App, records: Iterator[dict[str, Any]]) -> None:
+    import csv
+    import io
+
+    writer: Any = None
+    buffer = io.StringIO()
+    for record in records:
+        if writer is None:
+            writer = csv.DictWriter(
+                buffer, fieldnames=list(record), extrasaction="ignore", lineterminator="\n"
+            )
+            writer.writeheader()
+        writer.writerow(record)
+        app.out(buffer.getvalue().removesuffix("\n"))
+        buffer.seek(0)
+        buffer.truncate()
