@@ -249,3 +249,27 @@ def test_directory_problems(tmp_path: Path) -> None:
     big.parent.mkdir()
     big.write_bytes(b" " * (1024 * 1024 + 1))
     assert "larger than" in str(_error(tmp_path))
+
+
+def test_reads_what_the_manifest_writer_generates(tmp_path: Path, pem: str) -> None:
+    """The round trip, reader side: files from ``sfbearer app manifest`` configure an app."""
+    from sfbearer import manifest
+
+    spec = manifest.AppSpec(name="Acme_Sync", certificate_pem=pem, sf_profile="Integration User",
+                            session_timeout=60, contact_email="ops@acme.example")  # fmt: skip
+    out = tmp_path / "force-app" / "main" / "default"
+    for relative, body in manifest.build_metadata(spec).items():
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+    (app,) = read_app_metadata(tmp_path)
+    assert app.name == "Acme_Sync"
+    assert app.certificate_pem == pem.strip()
+    assert app.consumer_key is None  # Salesforce (or the emulator) generates it
+    assert app.scopes == ("refresh_token", "api")
+    assert app.policy == "admin-approved"
+    assert app.profiles == ("Integration User",)
+    assert app.permission_sets == ()
+    assert app.session_timeout_minutes == 60
+    assert app.contact_email == "ops@acme.example"
+    assert app.enabled is True

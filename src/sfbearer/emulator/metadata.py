@@ -103,12 +103,12 @@ def _split(text: str | None) -> tuple[str, ...]:
 def _load(path: Path, root_type: str) -> dict[str, str]:
     """The simple child elements of one metadata file, by local name."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise MetadataError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
-        data = path.read_bytes()[: MAX_FILE_BYTES + 1]
+        with path.open("rb") as handle:  # read at most one byte past the cap, whatever stat says
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise MetadataError(f"{path}: cannot be read ({exc.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise MetadataError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
     if _DTD.search(data):
         raise MetadataError(
             f"{path}: DOCTYPE and ENTITY declarations are not allowed in metadata files"
@@ -180,7 +180,10 @@ def read_app_metadata(directory: str | Path) -> tuple[AppSpec, ...]:
     if not base.is_dir():
         raise MetadataError(f"{base}: not a directory")
     if not (base / "externalClientApps").is_dir():
-        nested = sorted(p.parent for p in base.glob("**/externalClientApps") if p.is_dir())
+        # A project root holds force-app/main/default/externalClientApps: look a few levels
+        # down, not through a whole tree.
+        patterns = ("*/externalClientApps", "*/*/externalClientApps", "*/*/*/externalClientApps")
+        nested = sorted({p.parent for pat in patterns for p in base.glob(pat) if p.is_dir()})
         if len(nested) == 1:
             base = nested[0]
     apps: dict[str, AppSpec] = {}
