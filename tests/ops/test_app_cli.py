@@ -149,3 +149,14 @@ def test_checklist_bad_input(run_cli: RunCli, tmp_path: Path) -> None:
     assert run_cli("app", "checklist", "--scopes", "nope").code == 78
     assert run_cli("app", "checklist", "--cert", tmp_path / "x.crt").code == 78
     assert run_cli("app", "checklist", "--sf-profile", "a", "--permission-set", "b").code == 64
+
+
+def test_manifest_warns_on_an_expired_certificate(
+    run_cli: RunCli, make_cert: MakeCert, tmp_path: Path
+) -> None:
+    result = run_cli(
+        "app", "manifest", "--name", "A", "--cert", make_cert(days_left=-2), "--permission-set",
+        "P", "--out-dir", tmp_path,
+    )  # fmt: skip
+    assert result.code == 0
+    assert "the certificate expired on" in result.stderr

@@ -126,7 +126,9 @@ def manifest(
         contact_email=contact_email,
     )
     warnings = checklist_warnings(chosen, sf_profile=sf_profile, permission_set=permission_set)
-    if info.days_left < 30:
+    if info.days_left < 0:
+        warnings.append(f"the certificate expired on {info.not_after:%Y-%m-%d}: make a new one")
+    elif info.days_left < 30:
         warnings.append(
             f"the certificate expires in {info.days_left} days ({info.not_after:%Y-%m-%d})"
         )
