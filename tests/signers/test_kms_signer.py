@@ -266,3 +266,12 @@ def test_missing_credentials(monkeypatch: pytest.MonkeyPatch, aws_env: None) -> 
 def test_unknown_profile(aws_env: None) -> None:
     with pytest.raises(SignerError, match="profile 'nobody' not found"):
         KMSSigner("awskms:alias/x?profile=nobody")
+
+
+def test_ensure_signer_key_opens_an_existing_kms_key(kms: Kms) -> None:
+    from sfbearer.signers import ensure_signer_key
+
+    key = kms.rsa_key()
+    signer, created = ensure_signer_key(f"awskms:{key['Arn']}")
+    assert created is False
+    assert isinstance(signer, KMSSigner)

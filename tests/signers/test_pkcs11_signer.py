@@ -305,3 +305,33 @@ def test_generate_a_3072_bit_key_with_an_id(softhsm: SoftHsm) -> None:
     assert signer.public_key().key_size == 3072
     assert signer.uri.id == b"\x0a\x0b"
     assert verify_rs256(signer.public_key(), b"m", signer.sign(b"m"))
+
+
+def test_ensure_signer_key_creates_once_then_opens(softhsm: SoftHsm) -> None:
+    from sfbearer.signers import ensure_signer_key
+
+    uri = softhsm.uri("ensure-me")
+    created_signer, created = ensure_signer_key(uri, pin=USER_PIN)
+    opened_signer, created_again = ensure_signer_key(uri, pin=USER_PIN)
+    assert created is True
+    assert created_again is False
+    assert opened_signer.key_id == created_signer.key_id
+
+
+def test_ensure_signer_key_never_replaces_an_unsuitable_key(softhsm: SoftHsm) -> None:
+    from sfbearer.signers import ensure_signer_key
+
+    with pytest.raises(SignerError, match="1024 bits"):
+        ensure_signer_key(softhsm.uri("rsa-1024", token="sfbearer-odd"), pin=USER_PIN)
+
+
+def test_rotation_uri_names_a_new_key_in_the_same_token(
+    softhsm: SoftHsm, hsm_signer: PKCS11Signer
+) -> None:
+    from sfbearer.signers import with_object
+
+    new_uri = with_object(softhsm.uri("sfbearer-jwt"), "sfbearer-jwt 2027")
+    rotated = generate_pkcs11_key(new_uri, pin=USER_PIN)
+    assert rotated.uri.object == "sfbearer-jwt 2027"
+    assert rotated.uri.module_path == softhsm.module
+    assert rotated.key_id != hsm_signer.key_id

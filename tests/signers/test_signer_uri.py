@@ -205,3 +205,27 @@ def test_resolve_refuses_a_pkcs11_uri_without_a_key_name() -> None:
 def test_resolve_refuses_a_uri_without_a_module() -> None:
     with pytest.raises(SignerError, match="needs module-path"):
         resolve_signer("pkcs11:token=a;object=k", pin="x")
+
+
+def test_with_object_keeps_everything_but_the_key_name() -> None:
+    from sfbearer.signers import with_object
+
+    uri = "pkcs11:token=acme;object=jwt;id=%01?module-path=/m.so&pin-source=env:P"
+    new = with_object(uri, "jwt;2027")
+    parsed = parse_pkcs11_uri(new)
+    assert parsed.object == "jwt;2027"
+    assert parsed.id is None
+    assert parsed.token == "acme"
+    assert parsed.module_path == "/m.so"
+    assert parsed.pin_source == "env:P"
+    with pytest.raises(SignerError, match="must not be empty"):
+        with_object(uri, "")
+    with pytest.raises(SignerError, match="pin-value"):
+        with_object("pkcs11:token=a?pin-value=1", "x")
+
+
+def test_ensure_signer_key_refuses_a_key_file() -> None:
+    from sfbearer.signers import ensure_signer_key
+
+    with pytest.raises(SignerError, match="pkcs11: or awskms:"):
+        ensure_signer_key("server.key")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sfbearer.signers._base import Signer, as_signer, public_key_fingerprint
 from sfbearer.signers.file import FileSigner
-from sfbearer.signers.uri import is_signer_uri, resolve_signer
+from sfbearer.signers.uri import ensure_signer_key, is_signer_uri, resolve_signer, with_object
 
 if TYPE_CHECKING:
     from sfbearer.signers.kms import KMSSigner
@@ -33,10 +33,12 @@ __all__ = [
     "as_signer",
     "build_csr",
     "build_self_signed_certificate",
+    "ensure_signer_key",
     "generate_pkcs11_key",
     "is_signer_uri",
     "public_key_fingerprint",
     "resolve_signer",
+    "with_object",
 ]
 
 # HSM, KMS and certificate helpers load on first use: importing sfbearer stays light.

@@ -48,9 +48,13 @@ if TYPE_CHECKING:
 # python-pkcs11 private keys are typed Any here: their sign() lives on a mixin its stubs
 # do not attach to PrivateKey.
 
-__all__ = ["PKCS11Signer", "generate_pkcs11_key", "read_pin"]
+__all__ = ["PKCS11Signer", "generate_pkcs11_key", "open_or_generate_pkcs11_key", "read_pin"]
 
 _MAX_PIN_FILE_BYTES = 1024
+
+
+class _NoSuchKeyError(SignerError):
+    """The token has no key the URI names (lets "open, or else create" tell it apart)."""
 
 
 def read_pin(uri: Pkcs11Uri) -> str | None:
@@ -165,7 +169,7 @@ class PKCS11Signer:
                 object_class=p11.ObjectClass.PRIVATE_KEY, label=self.uri.object, id=self.uri.id
             )
         except p11.NoSuchKey:
-            raise SignerError(
+            raise _NoSuchKeyError(
                 f"no private key matches {self.uri.describe()} in the token",
                 hint="list the token's objects (pkcs11-tool --list-objects --login) or create "
                 "the key with `sfbearer keys new --signer URI`",
@@ -277,3 +281,22 @@ def generate_pkcs11_key(uri: str, key_size: int = 2048, *, pin: str | None = Non
 
     module.call(op, token=token, pin=secret, what="generate the key", rw=True)
     return PKCS11Signer(uri, pin=secret)
+
+
+def open_or_generate_pkcs11_key(
+    uri: str, key_size: int = 2048, *, pin: str | None = None
+) -> tuple[PKCS11Signer, bool]:
+    """Open the key the URI names, or create it in the token when there is none.
+
+    Returns:
+        The signer, and True when the key was created now.
+
+    Raises:
+        SignerError: as :class:`PKCS11Signer` and :func:`generate_pkcs11_key` do; an
+            unsuitable existing key (too small, not RSA, cannot sign) is refused, never
+            replaced.
+    """
+    try:
+        return PKCS11Signer(uri, pin=pin), False
+    except _NoSuchKeyError:
+        return generate_pkcs11_key(uri, key_size, pin=pin), True

@@ -29,10 +29,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AwsKmsUri",
     "Pkcs11Uri",
+    "ensure_signer_key",
     "is_signer_uri",
     "parse_awskms_uri",
     "parse_pkcs11_uri",
     "resolve_signer",
+    "with_object",
 ]
 
 # RFC 7512 section 2.3: the attributes a PKCS#11 URI may carry (vendor ones start "x-").
@@ -309,6 +311,29 @@ def parse_awskms_uri(uri: str) -> AwsKmsUri:
     return AwsKmsUri(key=key, region=region, profile=options.get("profile"), endpoint_url=endpoint)
 
 
+def with_object(uri: str, label: str) -> str:
+    """The same ``pkcs11:`` URI naming another key: ``object=label``, without ``id=``.
+
+    For rotation: the new key lives in the same token, with the same module and PIN source.
+
+    Example:
+        >>> with_object("pkcs11:token=acme;object=jwt;id=%01?module-path=/m.so", "jwt 2027")
+        'pkcs11:token=acme;object=jwt%202027?module-path=/m.so'
+
+    Raises:
+        SignerError: ``uri`` is not a valid ``pkcs11:`` URI, or ``label`` is empty.
+    """
+    from urllib.parse import quote
+
+    parse_pkcs11_uri(uri)  # validate first
+    if not label:
+        raise SignerError("the new key label must not be empty")
+    path, sep, query = uri[len("pkcs11:") :].partition("?")
+    kept = [a for a in path.split(";") if a and not a.startswith(("object=", "id="))]
+    kept.append("object=" + quote(label, safe=""))
+    return "pkcs11:" + ";".join(kept) + sep + query
+
+
 def is_signer_uri(value: str) -> bool:
     """True for ``pkcs11:`` and ``awskms:`` URIs (anything else is a key file path)."""
     return value.startswith(("pkcs11:", "awskms:"))
@@ -348,3 +373,32 @@ def resolve_signer(
     from sfbearer.signers.file import FileSigner
 
     return FileSigner(load_private_key(uri_or_path, passphrase), source=uri_or_path)
+
+
+def ensure_signer_key(
+    uri: str, *, key_size: int = 2048, pin: str | None = None
+) -> tuple[Signer, bool]:
+    """The signer ``keys new --signer URI`` certifies: created in the vault when possible.
+
+    ``pkcs11:`` opens the key the URI names, or generates it in the token (non-extractable,
+    sensitive) when the token has none; ``awskms:`` opens the existing KMS key (KMS keys are
+    created with AWS's own tools and policies, never by sfbearer).
+
+    Returns:
+        The signer, and True when a key was created now.
+
+    Raises:
+        SignerError: not a signer URI, or the signer cannot be opened or created.
+    """
+    if uri.startswith("pkcs11:"):
+        from sfbearer.signers.pkcs11 import open_or_generate_pkcs11_key
+
+        return open_or_generate_pkcs11_key(uri, key_size, pin=pin)
+    if uri.startswith("awskms:"):
+        from sfbearer.signers.kms import KMSSigner
+
+        return KMSSigner(uri), False
+    raise SignerError(
+        "expected a pkcs11: or awskms: signer URI",
+        hint="for a key file, use `sfbearer keys new --out-dir DIR` without --signer",
+    )
