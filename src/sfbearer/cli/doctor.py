@@ -1,0 +1,80 @@
+"""``sfbearer doctor``: check the whole chain and explain each failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from sfbearer.cli._app import App, global_options, pass_app
+from sfbearer.cli._options import connection_options
+
+__all__ = ["doctor"]
+
+_MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "unreachable": "UNRE", "skip": "skip"}
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@connection_options
+@click.option(
+    "--probe-audiences",
+    is_flag=True,
+    default=False,
+    help="Also try each candidate audience once (each try is one login attempt).",
+)
+@global_options
+@pass_app
+def doctor(app: App, probe_audiences: bool, **flags: Any) -> int:
+    """Check configuration, key, certificate, environment, clock, token, identity, scopes, limits.
+
+    Each check prints as it runs; each failure names the cause and the fix.
+    Exit codes: 0 all pass, 1 warnings, 2 failures, 3 unreachable.
+
+    \b
+    Examples:
+      sfbearer doctor -p prod
+      sfbearer doctor -p prod --json
+      sfbearer doctor -p prod --probe-audiences
+    """
+    from sfbearer import doctor as checks_module
+
+    overrides = {k: v for k, v in flags.items() if v is not None and v != ()}
+    checks = []
+    for check in checks_module.run_doctor(app.profile, overrides=overrides):
+        checks.append(check)
+        if not app.json_mode:
+            app.out(f"[{_MARK[check.status]}] {check.name:<22} {check.message}")
+            if check.hint and check.status != "ok":
+                app.out(f"       {'':<22} -> {check.hint}")
+    if probe_audiences:
+        from sfbearer.config import resolve_profile
+
+        candidates = checks_module.audience_candidates(
+            resolve_profile(app.profile, overrides=overrides).env()
+        )
+        app.info(
+            f"probing {len(candidates)} audiences: this spends {len(candidates)} login attempts"
+        )
+        for check in checks_module.probe_audiences(app.profile, overrides=overrides):
+            checks.append(check if check.status != "fail" else _as_probe(check))
+            if not app.json_mode:
+                app.out(f"[{_MARK[check.status]}] {check.name:<22} {check.message}")
+    code = checks_module.exit_code(checks)
+    if app.json_mode:
+        app.json({"checks": [c.as_dict() for c in checks], "exit_code": code})
+    else:
+        summary = {
+            0: "all checks passed",
+            1: "passed with warnings",
+            2: "failed",
+            3: "unreachable",
+        }[code]
+        app.out(f"doctor: {summary}")
+    return code
+
+
+def _as_probe(check: Any) -> Any:
+    """A refused probe is information, not a failure of the configuration."""
+    from dataclasses import replace
+
+    return replace(check, status="skip")

@@ -1,0 +1,449 @@
+"""``doctor``: check the whole chain, in order, and explain every failure.
+
+configuration → key (permissions, type, size, or the signer answers) → certificate (parse,
+validity, belongs to the key) → environment and audience → clock skew → token exchange →
+identity → granted scopes (least privilege) → API limits.
+
+Each check yields a :class:`Check` as soon as it is done, so a terminal can show progress.
+:func:`exit_code` folds them into the CLI's codes: 0 all pass, 1 warnings, 2 failures,
+3 unreachable (and nothing failed).
+
+Example:
+    >>> for check in run_doctor("prod"):  # doctest: +SKIP
+    ...     print(check.status, check.name, check.message)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sfbearer._exceptions import ConfigError, SfBearerError, TokenRequestError, TransportError
+from sfbearer.config import Profile, load_signer, resolve_profile
+from sfbearer.environments import (
+    LOGIN_URL,
+    TEST_URL,
+    Environment,
+    is_loopback_host,
+    looks_like_sandbox_username,
+)
+from sfbearer.signers import Signer
+
+__all__ = [
+    "LEAST_PRIVILEGE_SCOPES",
+    "Check",
+    "audience_candidates",
+    "exit_code",
+    "probe_audiences",
+    "run_doctor",
+]
+
+Status = Literal["ok", "warn", "fail", "unreachable", "skip"]
+LEAST_PRIVILEGE_SCOPES = frozenset({"api", "refresh_token"})
+_BROAD_SCOPES = {
+    "full": "full access to all data the user can reach",
+    "web": "access through the web UI (frontdoor)",
+}
+_SKEW_WARN = 30.0
+_SKEW_FAIL = 150.0
+_LIMIT_WARN_SHARE = 0.10
+_CERT_WARN_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One finding of ``doctor``.
+
+    Attributes:
+        name: what was checked (``configuration``, ``key``, ``certificate``, ``environment``,
+            ``clock``, ``token``, ``identity``, ``scopes``, ``limits``...).
+        status: ``ok``, ``warn``, ``fail``, ``unreachable`` or ``skip``.
+        message: one line for a person (never a secret).
+        hint: the cause and the fix, when something is wrong.
+        data: machine-readable details for ``--json``.
+    """
+
+    name: str
+    status: Status
+    message: str
+    hint: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.name,
+            "status": self.status,
+            "message": self.message,
+            "hint": self.hint,
+            **({"data": dict(self.data)} if self.data else {}),
+        }
+
+
+def exit_code(checks: list[Check]) -> int:
+    """0 all pass, 1 warnings, 2 a failure, 3 unreachable (when nothing failed)."""
+    statuses = {c.status for c in checks}
+    if "fail" in statuses:
+        return 2
+    if "unreachable" in statuses:
+        return 3
+    if "warn" in statuses:
+        return 1
+    return 0
+
+
+def _key_checks(profile: Profile, now: dt.datetime) -> Iterator[Check]:
+    """Key file permissions, type and size; certificate validity and match (via keycheck)."""
+    from sfbearer.keycheck import check_key_files
+
+    cert_path = profile.certificate_path()
+    if profile.jwt_key_file and not profile.uses_signer_uri and cert_path is not None:
+        passphrase = _passphrase(profile)
+        names = {"permissions": "key file", "key": "key", "certificate": "certificate"}
+        for finding in check_key_files(
+            profile.jwt_key_file, cert_path, passphrase=passphrase, now=now
+        ):
+            status: Status = {"ok": "ok", "warn": "warn"}.get(finding.status, "fail")  # type: ignore[assignment]
+            yield Check(
+                names.get(finding.check, f"certificate {finding.check}"),
+                status,
+                finding.message,
+                finding.hint,
+            )
+
+
+def _passphrase(profile: Profile) -> str | None:
+    from sfbearer._key_source import _passphrase as resolve
+
+    try:
+        return resolve(profile, None)
+    except ConfigError:
+        return None
+
+
+def _signer_checks(profile: Profile, now: dt.datetime) -> Iterator[Check | Signer]:
+    """Load the signer and prove it answers; check the certificate against its public key."""
+    from sfbearer.keys import key_matches_certificate, load_certificate, verify_rs256
+
+    try:
+        signer = load_signer(profile)
+    except SfBearerError as exc:
+        yield Check("signer", "fail", str(exc), exc.hint)
+        return
+    probe = b"sfbearer doctor probe"
+    try:
+        ok = verify_rs256(signer.public_key(), probe, signer.sign(probe))
+    except SfBearerError as exc:
+        yield Check("signer", "fail", f"the signer did not sign: {exc}", exc.hint)
+        return
+    if not ok:
+        yield Check(
+            "signer", "fail", "the signer's signature does not verify with its own public key"
+        )
+        return
+    yield Check("signer", "ok", f"{profile.key_source()} signs RS256 (key {signer.key_id[:23]}...)")
+    cert_path = profile.certificate_path()
+    if profile.uses_signer_uri or profile.jwt_key_env:
+        if cert_path is None:
+            yield Check(
+                "certificate",
+                "warn",
+                "no certificate configured; cannot check it",
+                "set cert_file in the profile",
+            )
+        else:
+            try:
+                info = load_certificate(cert_path)
+            except SfBearerError as exc:
+                yield Check("certificate", "fail", str(exc), exc.hint)
+            else:
+                days = info.days_left_at(now)
+                if not key_matches_certificate(signer.public_key(), info.certificate):
+                    yield Check(
+                        "certificate match",
+                        "fail",
+                        f"{cert_path} does not belong to the key",
+                        "upload the certificate made for this key (sfbearer keys new / certs rotate)",
+                    )
+                elif days < 0:
+                    yield Check(
+                        "certificate validity",
+                        "fail",
+                        f"{cert_path} expired {-days} days ago",
+                        "rotate: sfbearer certs rotate",
+                    )
+                else:
+                    status: Status = "warn" if days < _CERT_WARN_DAYS else "ok"
+                    yield Check("certificate validity", status, f"{info.subject}: {days} days left")
+    yield signer
+
+
+def _environment_checks(profile: Profile, env: Environment) -> Iterator[Check]:
+    notes: list[str] = []
+    status: Status = "ok"
+    hint = ""
+    if looks_like_sandbox_username(profile.username) and env.audience == LOGIN_URL:
+        status, hint = (
+            "warn",
+            "a sandbox username (…@acme.com.uat) logs in with --environment sandbox or the sandbox My Domain",
+        )
+        notes.append(f"{profile.username} looks like a sandbox username but aud is {LOGIN_URL}")
+    host = env.base_url.split("://", 1)[1].split("/", 1)[0].split(":")[0].lower()
+    if host.endswith(".sandbox.my.salesforce.com") and env.audience not in (TEST_URL, env.base_url):
+        status, hint = "warn", f"a sandbox My Domain expects aud {TEST_URL} (or the My Domain URL)"
+        notes.append(f"aud {env.audience} for a sandbox My Domain")
+    if host == "test.salesforce.com" and env.audience == LOGIN_URL:
+        status, hint = (
+            "warn",
+            "POST and aud disagree: use test.salesforce.com for both in a sandbox",
+        )
+        notes.append("POST to test.salesforce.com with a production aud")
+    if env.base_url.startswith("http://") and not is_loopback_host(host):
+        status, hint = "fail", "use https://"
+        notes.append("plain http outside loopback")
+    message = env.describe() + (": " + "; ".join(notes) if notes else "")
+    yield Check(
+        "environment", status, message, hint, {"token_url": env.token_url, "audience": env.audience}
+    )
+
+
+def _clock_check(http: Any, env: Environment, now: Callable[[], float]) -> Check:
+    import httpx
+
+    try:
+        sent = now()
+        response = http.get(env.base_url + "/services/oauth2/token", follow_redirects=False)
+        received = now()
+    except httpx.HTTPError as exc:
+        return Check(
+            "clock",
+            "unreachable",
+            f"could not reach {env.base_url}: {type(exc).__name__}",
+            "check the network, proxy and environment URL",
+        )
+    date = response.headers.get("date")
+    if not date:
+        return Check("clock", "warn", "the server sent no Date header; skew unknown")
+    try:
+        server = email.utils.parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError):
+        return Check("clock", "warn", f"unreadable Date header {date[:40]!r}; skew unknown")
+    skew = (sent + received) / 2 - server
+    text = f"local clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the server"
+    if abs(skew) > _SKEW_FAIL:
+        return Check(
+            "clock",
+            "fail",
+            text,
+            "sync the clock (NTP): assertions expire within 3 minutes",
+            {"skew_seconds": round(skew, 1)},
+        )
+    if abs(skew) > _SKEW_WARN:
+        return Check(
+            "clock", "warn", text, "sync the clock (NTP)", {"skew_seconds": round(skew, 1)}
+        )
+    return Check(
+        "clock",
+        "ok",
+        text if abs(skew) >= 1 else "in sync with the server",
+        data={"skew_seconds": round(skew, 1)},
+    )
+
+
+def _scope_check(scope: str) -> Check:
+    granted = {s for s in scope.replace(",", " ").split() if s}
+    if "api" not in granted:
+        return Check(
+            "scopes",
+            "fail",
+            f"granted: {scope or '(none)'}; the api scope is missing",
+            "add the 'Manage user data via APIs (api)' scope to the app",
+        )
+    broad = sorted(granted & set(_BROAD_SCOPES))
+    extra = sorted(granted - LEAST_PRIVILEGE_SCOPES - set(broad) - {"id"})
+    if broad or extra:
+        parts = [f"{s} ({_BROAD_SCOPES[s]})" for s in broad] + extra
+        return Check(
+            "scopes",
+            "warn",
+            f"granted: {' '.join(sorted(granted))}; beyond least privilege: {', '.join(parts)}",
+            "a JWT integration needs only api and refresh_token: remove the others from the app's OAuth scopes",
+            {"granted": sorted(granted)},
+        )
+    return Check(
+        "scopes",
+        "ok",
+        f"granted: {' '.join(sorted(granted))} (least privilege)",
+        data={"granted": sorted(granted)},
+    )
+
+
+def _limits_check(limits: Mapping[str, Any]) -> Check:
+    daily = limits.get("DailyApiRequests")
+    if not isinstance(daily, Mapping) or not isinstance(daily.get("Max"), int):
+        return Check("limits", "warn", "DailyApiRequests missing from /limits")
+    maximum, remaining = int(daily["Max"]), int(daily.get("Remaining", 0))
+    text = f"daily API requests: {remaining:,} of {maximum:,} left"
+    data = {"max": maximum, "remaining": remaining}
+    if remaining <= 0:
+        return Check(
+            "limits",
+            "fail",
+            text,
+            "the org's daily API limit is spent; wait for the 24 h window or raise it",
+            data,
+        )
+    if maximum and remaining / maximum < _LIMIT_WARN_SHARE:
+        return Check("limits", "warn", text, "fewer than 10% left", data)
+    return Check("limits", "ok", text, data=data)
+
+
+def run_doctor(
+    profile: str | None = None,
+    *,
+    overrides: Mapping[str, object] | None = None,
+    now: Callable[[], float] = time.time,
+    http: Any = None,
+) -> Iterator[Check]:
+    """Run every check in order, yielding each :class:`Check` as soon as it is known."""
+    import httpx
+
+    from sfbearer.client import SalesforceClient
+    from sfbearer.credentials import JWTBearerCredentials
+
+    try:
+        prof = resolve_profile(profile, overrides=overrides)
+        env = prof.env()
+    except SfBearerError as exc:
+        yield Check("configuration", "fail", str(exc), exc.hint)
+        return
+    yield Check(
+        "configuration",
+        "ok",
+        f"profile {prof.name or '(flags/env)'}: {prof.username} via app {prof.client_id[:12]}...",
+    )
+
+    current = dt.datetime.fromtimestamp(now(), dt.UTC)
+    key_findings = list(_key_checks(prof, current))
+    yield from key_findings
+    signer: Signer | None = None
+    for item in _signer_checks(prof, current):
+        if isinstance(item, Check):
+            if not (key_findings and item.name == "signer" and item.status == "fail"):
+                yield item
+        else:
+            signer = item
+    yield from _environment_checks(prof, env)
+    if signer is None or any(c.status == "fail" for c in key_findings):
+        yield Check("token", "skip", "not attempted: fix the key first")
+        return
+
+    own_http = http is None
+    client_http = http or httpx.Client(
+        timeout=prof.timeout, verify=prof.ca_bundle or True, proxy=prof.proxy
+    )
+    try:
+        clock = _clock_check(client_http, env, now)
+        yield clock
+        if clock.status == "unreachable":
+            yield Check("token", "skip", "not attempted: the login host is unreachable")
+            return
+        creds = JWTBearerCredentials.from_config(prof, signer=signer, cache="memory")
+        with creds:
+            try:
+                token = creds.token()
+            except TokenRequestError as exc:
+                yield Check(
+                    "token",
+                    "fail",
+                    f"{exc.error}: {exc.description}",
+                    exc.diagnosis,
+                    {"error": exc.error, "description": exc.description},
+                )
+                return
+            except TransportError as exc:
+                yield Check("token", "unreachable", str(exc), exc.hint)
+                return
+            except SfBearerError as exc:
+                yield Check("token", "fail", str(exc), exc.hint)
+                return
+            yield Check(
+                "token", "ok", f"token issued for {token.instance_url} (org {token.org_id})"
+            )
+            try:
+                with SalesforceClient(creds) as client:
+                    identity = client.identity()
+                    yield Check(
+                        "identity",
+                        "ok",
+                        f"{identity.get('username')} ({identity.get('user_type', 'user')}, active={identity.get('active')})",
+                    )
+                    yield _scope_check(token.scope)
+                    yield _limits_check(client.limits())
+            except TransportError as exc:
+                yield Check("api", "unreachable", str(exc), exc.hint)
+            except SfBearerError as exc:
+                yield Check("api", "fail", str(exc), exc.hint)
+    finally:
+        if own_http:
+            client_http.close()
+
+
+def audience_candidates(env: Environment) -> list[str]:
+    """The audiences worth trying for ``env``, the configured one first."""
+    return list(dict.fromkeys([env.audience, LOGIN_URL, TEST_URL, env.base_url]))
+
+
+def probe_audiences(
+    profile: str | None = None,
+    *,
+    overrides: Mapping[str, object] | None = None,
+    http: Any = None,
+) -> Iterator[Check]:
+    """Try each candidate audience once (each try is one login attempt)."""
+    import httpx
+
+    from sfbearer.assertion import mint_assertion
+    from sfbearer.grant import build_token_request, parse_token_error
+
+    prof = resolve_profile(profile, overrides=overrides)
+    env = prof.env()
+    signer = load_signer(prof)
+    own = http is None
+    client = http or httpx.Client(
+        timeout=prof.timeout, verify=prof.ca_bundle or True, proxy=prof.proxy
+    )
+    try:
+        for audience in audience_candidates(env):
+            assertion = mint_assertion(
+                signer, client_id=prof.client_id, username=prof.username, audience=audience
+            )
+            request = build_token_request(env.token_url, assertion)
+            try:
+                response = client.post(
+                    request.url,
+                    content=request.body,
+                    headers=dict(request.headers),
+                    follow_redirects=False,
+                )
+            except httpx.HTTPError as exc:
+                yield Check(f"aud {audience}", "unreachable", type(exc).__name__)
+                return
+            if response.status_code == 200:
+                yield Check(
+                    f"aud {audience}",
+                    "ok",
+                    "accepted",
+                    f"set --audience {audience} in the profile" if audience != env.audience else "",
+                )
+            else:
+                err = parse_token_error(
+                    response.status_code, response.headers, response.content, now=time.time()
+                )
+                yield Check(f"aud {audience}", "fail", f"{err.error}: {err.description}")
+    finally:
+        if own:
+            client.close()
