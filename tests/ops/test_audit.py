@@ -26,6 +26,7 @@ from sfbearer.audit import (
     token_hash,
     trail_files,
 )
+from sfbearer.keys import KeyPair
 
 FIXED = dt.datetime(2026, 12, 1, 8, 30, 15, 250000, tzinfo=dt.UTC)
 TOKEN = "00Dxx0000001gPL!AR8AQJXg5oj8jXSgxJfA0lBog.dQ4GjR0xL8kz4kV0SIeZHEJsHkZyU0v3T5nOq"
@@ -400,3 +401,14 @@ def test_read_latest_of_a_missing_trail(tmp_path: Path) -> None:
     from sfbearer.audit import read_latest
 
     assert read_latest(tmp_path / "none.jsonl") == ([], None)
+
+
+def test_the_runtimes_key_fingerprint_is_kept(tmp_path: Path, key_pair: KeyPair) -> None:
+    from sfbearer.signers import public_key_fingerprint
+
+    pub = key_pair.private_key.public_key()
+    fingerprint = public_key_fingerprint(pub)
+    path = tmp_path / "a.jsonl"
+    AuditTrail(path).record("assertion.minted", {"key_fingerprint": fingerprint, "jti": "x"})
+    (record,) = _lines(path)
+    assert record["key_fingerprint"] == fingerprint
