@@ -239,7 +239,7 @@ def test_probe_audiences_says_what_it_spends_and_finds_the_right_one(
 ) -> None:
     setup(audience="https://test.salesforce.com")
     result = run_cli("doctor", "-p", "doc", "--probe-audiences")
-    # the configured audience, login, test, and the org's own URL (== test here: 3 distinct)
+    # the configured audience (test), login, and the org's own URL: 3 distinct candidates
     assert "this spends 3 login attempts" in result.stderr
     accepted = [line for line in result.stdout.splitlines() if "accepted" in line]
     assert any("https://login.salesforce.com" in line for line in accepted)
