@@ -539,3 +539,15 @@ def test_no_key_and_unavailable_signer_uris(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(SignerError, match="not available") as info:
         load_signer(_profile(jwt_key_file="awskms:alias/sfbearer?region=eu-west-1"))
     assert "pip install" in info.value.hint
+
+
+def test_a_partial_identity_does_not_hide_file_problems(cfg: Path) -> None:
+    _write(cfg, "[profiles.prod\n")
+    with pytest.raises(ProfileError, match="invalid TOML"):
+        resolve_profile(overrides={"username": "u@acme.com"})
+    _write(cfg, "")
+    save_profile(_profile("a"))
+    save_profile(_profile("b"))
+    _write(cfg, cfg.read_text().replace('default = "a"\n', ""))
+    with pytest.raises(ProfileError, match="none is the default"):
+        resolve_profile(overrides={"username": "u@acme.com"})

@@ -323,15 +323,12 @@ def resolve_profile(
     _apply(upper, given)
     base: dict[str, Any] = {}
     profile_name = ""
-    if chosen is not None or not _has_identity(upper):
-        try:
-            stored = get_profile(chosen, path=path)
-        except ProfileError:
-            if chosen is not None:
-                raise
-        else:
-            profile_name = stored.name
-            base = {f.name: getattr(stored, f.name) for f in fields(Profile) if f.name != "name"}
+    # With no profile configured at all, flags and variables are the whole story; a corrupt
+    # file, or several profiles and no default, is still an error worth showing.
+    if chosen is not None or (not _has_identity(upper) and read_document(_path(path)).profiles):
+        stored = get_profile(chosen, path=path)
+        profile_name = stored.name
+        base = {f.name: getattr(stored, f.name) for f in fields(Profile) if f.name != "name"}
     _apply(base, env_layer)
     _apply(base, given)
     _check_required(base)
