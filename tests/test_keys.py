@@ -474,3 +474,18 @@ def test_key_pair_repr_shows_no_key_material(key_pair: KeyPair) -> None:
     assert "CN=sfbearer-test" in text
     assert "PRIVATE" not in text
     assert str(key_pair.private_key.private_numbers().d)[:20] not in text
+
+
+def test_loading_a_key_does_not_import_x509() -> None:
+    # `sfbearer assertion new` is timed as a whole process: minting must not pay for
+    # cryptography.x509 (~20 ms), and `import sfbearer` must stay light
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sfbearer; light = 'cryptography' not in sys.modules; "
+        "import sfbearer.keys, sfbearer.assertion; "
+        "print(light, 'cryptography.x509' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from sfbearer.cli._app import EXIT_CONFIG, Abort, App, global_options, pass_app
+from sfbearer.cli._describe import describe_file
 from sfbearer.cli._passphrase import (
     load_key_interactive,
     passphrase_from_env,
@@ -141,120 +142,6 @@ def new(
     _pair_summary(app, key_path, cert_path, encrypted=passphrase is not None)
 
 
-def _describe_certificate(data: bytes, path: Path) -> dict[str, Any]:
-    from sfbearer.keys import load_certificate
-    from sfbearer.signers import public_key_fingerprint
-
-    info = load_certificate(data)
-    pub = info.certificate.public_key()
-    days = info.days_left
-    status = "expired" if days < 0 else "valid"
-    if dt.datetime.now(dt.UTC) < info.not_before:
-        status = "not yet valid"
-    out: dict[str, Any] = {
-        "path": str(path),
-        "type": "X.509 certificate",
-        "key": f"RSA {info.key_size} bits" if info.key_size else type(pub).__name__,
-        "subject": info.subject,
-        "issuer": info.issuer + (" (self-signed)" if info.is_self_signed else ""),
-        "serial": format(info.serial, "x"),
-        "not_before": info.not_before.isoformat(),
-        "not_after": info.not_after.isoformat(),
-        "days_left": days,
-        "status": status,
-        "sha256_fingerprint": info.sha256_fingerprint,
-        "sha1_fingerprint": info.sha1_fingerprint,
-    }
-    if info.key_size:
-        out["public_key_sha256"] = public_key_fingerprint(pub)  # type: ignore[arg-type]
-    return out
-
-
-def _describe_private_key(path: Path, data: bytes, passphrase_env: str | None) -> dict[str, Any]:
-    import os
-    import stat
-
-    from sfbearer.keys import is_encrypted_private_key
-    from sfbearer.signers import public_key_fingerprint
-
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    # describing a key is harmless even when its mode is unsafe: report it instead of refusing
-    encrypted = is_encrypted_private_key(data)
-    passphrase = passphrase_from_env(passphrase_env)
-    if encrypted and passphrase is None:
-        passphrase = prompt_passphrase(str(path))
-    from sfbearer.keys import load_private_key
-
-    key = load_private_key(path, passphrase, check_permissions=False)
-    pem = b"-----BEGIN" in data
-    fmt = "PKCS#1 PEM" if b"BEGIN RSA PRIVATE KEY" in data else ("PKCS#8 PEM" if pem else "DER")
-    return {
-        "path": str(path),
-        "type": "RSA private key",
-        "size": key.key_size,
-        "format": fmt,
-        "encrypted": encrypted,
-        "mode": f"{mode:04o}" + (" (unsafe: chmod 600)" if mode & 0o077 else ""),
-        "public_key_sha256": public_key_fingerprint(key.public_key()),
-    }
-
-
-def _describe_public_key(path: Path, data: bytes) -> dict[str, Any]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    from sfbearer.signers import public_key_fingerprint
-
-    try:
-        pub = (
-            serialization.load_pem_public_key(data)
-            if b"-----BEGIN" in data
-            else serialization.load_der_public_key(data)
-        )
-    except (ValueError, TypeError):
-        raise Abort(f"{path} is not a key or a certificate", EXIT_CONFIG) from None
-    if not isinstance(pub, rsa.RSAPublicKey):
-        return {"path": str(path), "type": f"{type(pub).__name__} (not RSA)"}
-    return {
-        "path": str(path),
-        "type": "RSA public key",
-        "size": pub.key_size,
-        "public_key_sha256": public_key_fingerprint(pub),
-    }
-
-
-def _kind(data: bytes) -> str:
-    if b"-----BEGIN" in data:
-        if b"-----BEGIN CERTIFICATE-----" in data:
-            return "certificate"
-        if b"PRIVATE KEY-----" in data:
-            return "private"
-        if b"PUBLIC KEY-----" in data:
-            return "public"
-        return "unknown"
-    from cryptography import x509
-
-    from sfbearer.keys import is_encrypted_private_key
-
-    try:
-        x509.load_der_x509_certificate(data)
-    except ValueError:
-        pass
-    else:
-        return "certificate"
-    if is_encrypted_private_key(data):
-        return "private"
-    from cryptography.hazmat.primitives import serialization
-
-    try:
-        serialization.load_der_private_key(data, None)
-    except (ValueError, TypeError):
-        return "public"
-    except Exception:  # noqa: BLE001 - unsupported algorithms: let the loader explain
-        return "private"
-    return "private"
-
-
 @keys.command("show")
 @click.argument("path", type=click.Path(path_type=Path))
 @passphrase_option()
@@ -265,16 +152,7 @@ def show(app: App, path: Path, passphrase_env: str | None) -> None:
 
     Example: sfbearer keys show server.crt
     """
-    data = _read(path, "file")
-    kind = _kind(data)
-    if kind == "certificate":
-        info = _describe_certificate(data, path)
-    elif kind == "private":
-        info = _describe_private_key(path, data, passphrase_env)
-    elif kind == "public":
-        info = _describe_public_key(path, data)
-    else:
-        raise Abort(f"{path} is not a key or a certificate", EXIT_CONFIG)
+    info = describe_file(path, _read(path, "file"), passphrase_env)
     if app.json_mode:
         app.json(info)
         return
