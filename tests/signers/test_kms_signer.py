@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import socket
 import subprocess
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -275,3 +277,32 @@ def test_ensure_signer_key_opens_an_existing_kms_key(kms: Kms) -> None:
     signer, created = ensure_signer_key(f"awskms:{key['Arn']}")
     assert created is False
     assert isinstance(signer, KMSSigner)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_gets_its_own_kms_client(kms: Kms) -> None:
+    signer = KMSSigner(f"awskms:{kms.rsa_key()['KeyId']}?region={REGION}")
+    signer.sign(b"parent")
+    parent_client = id(signer._client)
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            os.close(read_end)
+            signature = signer.sign(b"from the child")
+            fresh = b"1" if id(signer._client) != parent_client else b"0"
+            os.write(write_end, fresh + signature)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert data[:1] == b"1"
+    assert verify_rs256(signer.public_key(), b"from the child", data[1:])
+    assert id(signer._client) == parent_client

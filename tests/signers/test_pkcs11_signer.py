@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -161,7 +162,9 @@ def test_signs_again_after_the_token_logged_out(hsm_signer: PKCS11Signer) -> Non
 def test_child_process_initialises_the_module_again(hsm_signer: PKCS11Signer) -> None:
     hsm_signer.sign(b"parent signs first")
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():  # Python 3.12+ warns about fork() with threads alive
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # pragma: no cover - child
         code = 1
         try:

@@ -229,3 +229,11 @@ def test_ensure_signer_key_refuses_a_key_file() -> None:
 
     with pytest.raises(SignerError, match="pkcs11: or awskms:"):
         ensure_signer_key("server.key")
+
+
+def test_pin_file_that_is_not_text(tmp_path: Path) -> None:
+    pin = tmp_path / "pin"
+    pin.write_bytes(b"\xff\xfe\n")
+    pin.chmod(0o600)
+    with pytest.raises(SignerError, match="not UTF-8"):
+        read_pin(parse_pkcs11_uri(f"pkcs11:token=a?pin-source=file:{pin}"))

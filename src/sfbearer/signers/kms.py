@@ -23,6 +23,8 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -127,11 +129,24 @@ class KMSSigner:
         SignerError: KMS or the credentials cannot be reached, or the key cannot sign RS256.
     """
 
-    __slots__ = ("_arn", "_client", "_key_id", "_public_key", "key_spec", "uri")
+    __slots__ = (
+        "_arn",
+        "_client",
+        "_client_pid",
+        "_key_id",
+        "_lock",
+        "_public_key",
+        "key_spec",
+        "uri",
+    )
 
     def __init__(self, uri: str | AwsKmsUri, *, client: Any = None) -> None:
         self.uri = parse_awskms_uri(uri) if isinstance(uri, str) else uri
+        self._lock = threading.Lock()
         self._client = client if client is not None else kms_client(self.uri)
+        # A client we built is rebuilt in a forked child: its pooled connections are the
+        # parent's sockets, and two processes on one socket would mix their replies.
+        self._client_pid = os.getpid() if client is None else 0
         try:
             reply = self._client.get_public_key(KeyId=self.uri.key)
         except _boto_errors() as exc:
@@ -175,7 +190,7 @@ class KMSSigner:
         """Hash ``message`` with SHA-256 here and have KMS sign the digest."""
         digest = hashlib.sha256(message).digest()
         try:
-            reply = self._client.sign(
+            reply = self._current_client().sign(
                 KeyId=self._arn,
                 Message=digest,
                 MessageType="DIGEST",
@@ -187,6 +202,14 @@ class KMSSigner:
         if not isinstance(signature, bytes) or len(signature) * 8 != self._public_key.key_size:
             raise SignerError(f"AWS KMS returned no valid signature ({self._arn})")
         return signature
+
+    def _current_client(self) -> Any:
+        if self._client_pid and self._client_pid != os.getpid():
+            with self._lock:
+                if self._client_pid != os.getpid():
+                    self._client = kms_client(self.uri)
+                    self._client_pid = os.getpid()
+        return self._client
 
     def __repr__(self) -> str:
         return f"<KMSSigner {self._arn} key_id={self._key_id[:23]}...>"

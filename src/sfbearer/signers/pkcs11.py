@@ -96,7 +96,10 @@ def read_pin(uri: Pkcs11Uri) -> str | None:
         os.close(fd)
     if len(data) > _MAX_PIN_FILE_BYTES:
         raise SignerError(f"PIN file {path} is too large to hold a PIN")
-    text = data.decode("utf-8", errors="strict").removesuffix("\n").removesuffix("\r")
+    try:
+        text = data.decode("utf-8").removesuffix("\n").removesuffix("\r")
+    except UnicodeDecodeError:
+        raise SignerError(f"PIN file {path} is not UTF-8 text") from None
     if not text:
         raise SignerError(f"PIN file {path} is empty")
     return text
