@@ -280,7 +280,7 @@ def test_the_printed_curl_command_sends_exactly_the_assertion(
     run_cli, tmp_path: Path, ident: list[str], token_server
 ) -> None:
     url, bodies = token_server
-    out = tmp_path / "jwt.txt"
+    out = tmp_path / "my jwt's.txt"  # the printed command must quote it
     result = run_cli("assertion", "new", *ident, "-r", url, "--out", out)
     assert result.code == 0, result
     command = _printed_curl(result.stderr)
@@ -444,3 +444,13 @@ def test_encrypted_key_prompts_on_a_terminal(
     result = run_cli(*argv, tty=False)  # no terminal: no prompt, a clear error
     assert result.code == 78
     assert len(prompts) == 1
+
+
+@pytest.mark.parametrize(
+    "word", ["plain.txt", "with space.txt", "it's.txt", "$(rm -rf ~)", "a;b", "", "ü.txt", "x\ny"]
+)
+def test_curl_quoting_matches_shlex(word: str) -> None:
+    from sfbearer.cli.assertion import _quote
+
+    assert _quote(word) == shlex.quote(word)
+    assert shlex.split(_quote(word)) == [word]

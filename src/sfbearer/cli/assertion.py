@@ -37,12 +37,20 @@ def curl_command(token_url: str, source: str) -> str:
     ``--data-urlencode name@file`` sends the file's bytes URL-encoded, newlines included,
     which is why ``assertion new`` writes no trailing newline to a file or a pipe.
     """
-    import shlex
-
     return (
-        f"curl -sS {shlex.quote(token_url)} -d grant_type={GRANT_TYPE} "
-        f"--data-urlencode {shlex.quote('assertion@' + source)}"
+        f"curl -sS {_quote(token_url)} -d grant_type={GRANT_TYPE} "
+        f"--data-urlencode {_quote('assertion@' + source)}"
     )
+
+
+_SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
+
+
+def _quote(word: str) -> str:
+    """``shlex.quote`` without importing shlex (its import-time regex costs the start-up)."""
+    if word and all(c in _SHELL_SAFE for c in word):
+        return word
+    return "'" + word.replace("'", "'\"'\"'") + "'"
 
 
 def _utc(seconds: float) -> str | None:
