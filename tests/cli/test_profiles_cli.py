@@ -239,6 +239,8 @@ def test_show_never_prints_secrets(run_cli, tmp_path: Path) -> None:
     config_path().write_text(
         f'[profiles.env]\nclient_id = "{CID}"\nusername = "{USER}"\n'
         'jwt_key_env = "MY_PEM"\npassphrase_env = "MY_PASS"\n'
+        'proxy = "http://me:canary-proxy-pw@proxy.acme.com:3128"\n'
+        'cache = "rediss://:canary-redis-pw@redis.acme.com:6380/0"\n'
     )
     canary_pem = "-----BEGIN PRIVATE KEY-----\nCANARYKEYBYTES\n-----END PRIVATE KEY-----"
     env = {"MY_PEM": canary_pem, "MY_PASS": "canary-passphrase", "SFBEARER_JWT_KEY": canary_pem,
@@ -252,6 +254,8 @@ def test_show_never_prints_secrets(run_cli, tmp_path: Path) -> None:
     result = run_cli("profiles", "show", "env", env=env)
     assert "MY_PEM (set)" in result.stdout
     assert "MY_PASS (set)" in result.stdout
+    assert "http://me:***@proxy.acme.com:3128" in result.stdout
+    assert "rediss://:***@redis.acme.com:6380/0" in result.stdout
     assert "SFBEARER_JWT_KEY" in result.stderr  # noted as overriding, by name only
 
 

@@ -274,6 +274,18 @@ def _var_state(var: str | None) -> str | None:
     return f"{var} ({'set' if os.environ.get(var) else 'not set'})"
 
 
+def _redact_url(url: str | None) -> str | None:
+    """Hide a password in ``scheme://user:password@host`` (proxy and Redis URLs may hold one)."""
+    if not url or "@" not in url or "://" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at or "/" in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in userinfo else url
+
+
 @profiles.command("show")
 @click.argument("name", required=False)
 @global_options
@@ -299,9 +311,9 @@ def show(app: App, name: str | None) -> int:
         "passphrase_env": _var_state(profile.passphrase_env),
         "passphrase_file": profile.passphrase_file,
         "session_timeout": profile.session_timeout,
-        "cache": profile.cache,
+        "cache": _redact_url(profile.cache),
         "audit": profile.audit,
-        "proxy": profile.proxy,
+        "proxy": _redact_url(profile.proxy),
         "ca_bundle": profile.ca_bundle,
         "timeout": profile.timeout,
     }
