@@ -261,6 +261,7 @@ def test_unknown_token_lists_the_tokens(softhsm: SoftHsm) -> None:
     with pytest.raises(SignerError, match="no PKCS#11 token matches") as info:
         PKCS11Signer(softhsm.uri("k", token="no-such-token"), pin=USER_PIN)
     assert "sfbearer-main" in info.value.hint
+    assert "''" not in info.value.hint  # SoftHSM's empty spare slot is not listed
 
 
 def test_unknown_object_is_refused(softhsm: SoftHsm, hsm_signer: PKCS11Signer) -> None:

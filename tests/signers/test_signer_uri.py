@@ -237,3 +237,14 @@ def test_pin_file_that_is_not_text(tmp_path: Path) -> None:
     pin.chmod(0o600)
     with pytest.raises(SignerError, match="not UTF-8"):
         read_pin(parse_pkcs11_uri(f"pkcs11:token=a?pin-source=file:{pin}"))
+
+
+def test_missing_services_skip_or_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    from .conftest import require_service
+
+    monkeypatch.delenv("SFBEARER_REQUIRE_SERVICES", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="SoftHSM is not available: gone"):
+        require_service("SoftHSM", "gone")
+    monkeypatch.setenv("SFBEARER_REQUIRE_SERVICES", "1")
+    with pytest.raises(pytest.fail.Exception, match="SFBEARER_REQUIRE_SERVICES=1"):
+        require_service("SoftHSM", "gone")

@@ -218,6 +218,8 @@ class Pkcs11Module:
                 labels: list[str] = []
                 for slot in lib.get_slots(token_present=True):
                     token = slot.get_token()
+                    if not token.flags & p11.TokenFlag.TOKEN_INITIALIZED:
+                        continue  # an empty slot waiting for --init-token
                     serial = token.serial.decode("ascii", "replace").strip()
                     labels.append(token.label)
                     if (
