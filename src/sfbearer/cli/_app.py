@@ -86,7 +86,7 @@ class App:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(highlight=False, markup=False, soft_wrap=True)
+            self._console = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
         return self._console
 
     @property
@@ -94,7 +94,9 @@ class App:
         if self._err_console is None:
             from rich.console import Console
 
-            self._err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+            self._err_console = Console(
+                stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True
+            )
         return self._err_console
 
     def out(self, text: str = "", *, nl: bool = True) -> None:
