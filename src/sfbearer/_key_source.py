@@ -19,6 +19,7 @@ __all__ = ["PASSPHRASE_VAR", "SIGNER_URI_SCHEMES", "load_signer", "needs_passphr
 
 SIGNER_URI_SCHEMES = ("pkcs11:", "awskms:")
 PASSPHRASE_VAR = "SFBEARER_KEY_PASSPHRASE"
+_MAX_KEY_BYTES = 64 * 1024
 
 
 def _passphrase(profile: Profile, explicit: str | None) -> str | None:
@@ -64,16 +65,18 @@ def needs_passphrase(profile: Profile) -> bool:
     if profile.passphrase_env or profile.passphrase_file or os.environ.get(PASSPHRASE_VAR):
         return False
     if profile.jwt_key_env:
-        head = os.environ.get(profile.jwt_key_env, "")[:200].encode()
+        data = os.environ.get(profile.jwt_key_env, "").encode()
     elif profile.jwt_key_file and not profile.uses_signer_uri:
         try:
             with open(Path(profile.jwt_key_file).expanduser(), "rb") as fh:
-                head = fh.read(200)
+                data = fh.read(_MAX_KEY_BYTES)
         except OSError:
             return False  # load_signer reports the real problem
     else:
         return False
-    return b"ENCRYPTED" in head
+    from sfbearer.keys import is_encrypted_private_key
+
+    return bool(data) and is_encrypted_private_key(data)
 
 
 def load_signer(profile: Profile, *, passphrase: str | None = None) -> Signer:
