@@ -47,6 +47,13 @@ PROFILE_FIELDS: dict[str, tuple[str, Any]] = {
     "proxy": ("str", None),
     "ca_bundle": ("path", None),
     "timeout": ("seconds", 30.0),
+    # Certificate rotation (sfbearer certs rotate / promote): the pending pair, and the
+    # pair (and consumer key) the last promotion replaced.
+    "next_jwt_key_file": ("key", None),
+    "next_cert_file": ("path", None),
+    "previous_jwt_key_file": ("key", None),
+    "previous_cert_file": ("path", None),
+    "previous_client_id": ("str", None),
 }
 _REQUIRED = ("client_id", "username")
 _TOP_LEVEL = ("default", "profiles")

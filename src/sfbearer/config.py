@@ -113,6 +113,11 @@ class Profile:
         proxy: an HTTP(S) proxy URL.
         ca_bundle: a CA bundle for TLS verification.
         timeout: the HTTP timeout, in seconds.
+        next_jwt_key_file: the pending key of a rotation (``sfbearer certs rotate``).
+        next_cert_file: the pending key's certificate.
+        previous_jwt_key_file: the key the last ``sfbearer certs promote`` replaced (kept).
+        previous_cert_file: that key's certificate.
+        previous_client_id: the consumer key that promotion replaced, when it changed.
     """
 
     name: str
@@ -132,6 +137,11 @@ class Profile:
     proxy: str | None = None
     ca_bundle: str | None = None
     timeout: float = 30.0
+    next_jwt_key_file: str | None = None
+    next_cert_file: str | None = None
+    previous_jwt_key_file: str | None = None
+    previous_cert_file: str | None = None
+    previous_client_id: str | None = None
 
     def env(self) -> Environment:
         """The :class:`~sfbearer.Environment` (token URL + audience), host rules applied.
