@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sfbearer import ConfigError, KeyFileError, ProfileError, SignerError
 from sfbearer._config_file import PROFILE_FIELDS
@@ -551,3 +553,55 @@ def test_a_partial_identity_does_not_hide_file_problems(cfg: Path) -> None:
     _write(cfg, cfg.read_text().replace('default = "a"\n', ""))
     with pytest.raises(ProfileError, match="none is the default"):
         resolve_profile(overrides={"username": "u@acme.com"})
+
+
+# -- round trip, property-based --------------------------------------------------------------
+
+
+_text = st.text(min_size=1, max_size=40).filter(lambda s: s == s.strip() and s.strip() != "")
+_abs_path = st.lists(
+    st.text(alphabet="abcxyz-_. 0123é", min_size=1, max_size=8).filter(
+        lambda s: s.strip() == s and s not in (".", "..")
+    ),
+    min_size=1,
+    max_size=3,
+).map(lambda parts: "/" + "/".join(parts))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,20}", fullmatch=True),
+    client_id=_text,
+    username=_text,
+    environment=_text,
+    audience=st.none() | _text,
+    hosts=st.lists(st.from_regex(r"[a-z0-9][a-z0-9.-]{0,20}", fullmatch=True), max_size=3),
+    key=_abs_path,
+    session_timeout=st.integers(1, 1440),
+    timeout=st.floats(0.001, 600, allow_nan=False),
+    proxy=st.none() | _text,
+)
+def test_save_then_load_round_trips(
+    tmp_path: Path,
+    name: str,
+    client_id: str,
+    username: str,
+    environment: str,
+    audience: str | None,
+    hosts: list[str],
+    key: str,
+    session_timeout: int,
+    timeout: float,
+    proxy: str | None,
+) -> None:
+    path = tmp_path / "rt.toml"
+    profile = Profile(
+        name=name, client_id=client_id, username=username, environment=environment,
+        audience=audience, allow_hosts=tuple(dict.fromkeys(hosts)), jwt_key_file=key,
+        session_timeout=session_timeout, timeout=timeout, proxy=proxy,
+    )  # fmt: skip
+    save_profile(profile, path=path, force=True)
+    assert load_profiles(path)[name] == profile
+    path.unlink()
