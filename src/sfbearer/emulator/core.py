@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -103,8 +104,7 @@ class Emulator:
         self.url = ""
 
     # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> Emulator:
-        """Bind, start serving in a background thread, and wait until it accepts connections."""
+    def _prepare(self) -> Any:
         from sfbearer.emulator.app import build_app
         from sfbearer.emulator.server import BoundServer, bind_socket, make_tls
 
@@ -117,8 +117,29 @@ class Emulator:
         self.url = f"{scheme}://{host}:{port}"
         self.ctx.set_base_url(self.url)
         self._server = BoundServer(build_app(self.ctx), sock, self._tls)
-        self._server.start()
+        return self._server
+
+    def start(self) -> Emulator:
+        """Bind, start serving in a background thread, and wait until it accepts connections."""
+        self._prepare().start()
         return self
+
+    def serve_forever(self, ready: Callable[[Emulator], None] | None = None) -> None:
+        """Serve in the foreground until Ctrl-C (``sfbearer emulator serve``), then clean up.
+
+        ``ready`` is called once the socket is bound and :attr:`url` is known.
+        """
+        server = self._prepare()
+        try:
+            if ready is not None:
+                ready(self)
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.sock.close()
+            self._server = None
+            self.stop()
 
     def stop(self) -> None:
         """Stop serving and release the state (a temporary database is removed)."""
