@@ -79,8 +79,9 @@ def test_out_replaces_an_existing_file_atomically(
 
 
 def test_new_to_stdout_without_a_newline_for_pipes(
-    run_cli, ident: list[str], key_files: tuple[Path, Path]
+    run_cli, ident: list[str], key_files: tuple[Path, Path], tmp_path: Path, monkeypatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)
     result = run_cli("assertion", "new", *ident, "-r", "sandbox", "--lifetime", "30")
     assert result.code == 0, result
     token = result.stdout
@@ -91,6 +92,9 @@ def test_new_to_stdout_without_a_newline_for_pipes(
     assert "https://test.salesforce.com/services/oauth2/token" in result.stderr
     assert "--data-urlencode assertion@-" in result.stderr
     assert token not in result.stderr
+    dash = run_cli("assertion", "new", *ident, "--out", "-")
+    assert dash.stdout.count(".") == 2
+    assert not Path("-").exists()
 
 
 def test_json_output(run_cli, tmp_path: Path, ident: list[str]) -> None:

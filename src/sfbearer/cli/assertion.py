@@ -81,14 +81,14 @@ def assertion() -> None:
     default=180,
     show_default=True,
     metavar="S",
-    help="Seconds until the assertion expires (1-180).",
+    help="Seconds until the assertion expires.",
 )
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     metavar="FILE",
-    help="Write the assertion to FILE (mode 0600, replaced atomically) instead of stdout.",
+    help="Write the assertion to FILE (mode 0600, replaced atomically); - is stdout.",
 )
 @global_options
 @pass_app
@@ -109,6 +109,8 @@ def new(app: App, lifetime: int, out: Path | None, **flags: Any) -> int:
     from sfbearer.assertion import mint_assertion
     from sfbearer.cli._options import signer_for
 
+    if out is not None and str(out) == "-":
+        out = None
     profile = profile_from_flags(app, **flags)
     env = profile.env()
     mismatch = sandbox_mismatch(profile.username, env)
