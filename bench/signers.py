@@ -56,7 +56,7 @@ def softhsm_signer(workdir: Path) -> Signer | None:
     util = shutil.which("softhsm2-util")
     module = next((m for m in MODULES if os.path.isfile(m)), None)
     if util is None or module is None:
-        print("note: SoftHSM not installed; skipping (b)  (.ci/services/softhsm.sh)")
+        print("note: SoftHSM not installed; skipping (b)  (apt-get install softhsm2)")
         return None
     (workdir / "tokens").mkdir()
     conf = workdir / "softhsm2.conf"

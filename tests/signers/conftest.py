@@ -35,7 +35,7 @@ def require_service(what: str, reason: str) -> None:
     message = f"{what} is not available: {reason}"
     if os.environ.get("SFBEARER_REQUIRE_SERVICES") == "1":
         pytest.fail(message + " (SFBEARER_REQUIRE_SERVICES=1)")
-    pytest.skip(message + " (install softhsm2, or run .ci/services/softhsm.sh)")
+    pytest.skip(message + " (install it: apt-get install softhsm2)")
 
 
 @dataclass(frozen=True)
