@@ -187,14 +187,24 @@ def emulator() -> None:
     is_flag=True,
     help="A re-login while a session is alive returns that session.",
 )
+@click.option(
+    "--login-rate-limit", type=click.IntRange(1), default=3600, show_default=True,
+    help="Successful logins per user per hour.",
+)  # fmt: skip
+@click.option(
+    "--daily-api-limit", type=click.IntRange(1), default=15000, show_default=True,
+    help="API requests per day.",
+)  # fmt: skip
 @global_options
 @pass_app
 def serve(
     app: App, host: str, port: int, state: Path | None, validation: str, seed: Path | None,
     app_metadata: Path | None, tls: bool, ca_out: Path | None, sandbox: bool, reuse_sessions: bool,
+    login_rate_limit: int, daily_api_limit: int,
 ) -> None:  # fmt: skip
     """Run the emulator in the foreground; print its base URL; stop with Ctrl-C."""
     from sfbearer._exceptions import ConfigError
+    from sfbearer.emulator.config import EmulatorConfig
     from sfbearer.emulator.core import Emulator
     from sfbearer.emulator.registry import RegistryError
     from sfbearer.emulator.seed import SeedError
@@ -203,6 +213,7 @@ def serve(
         sf = Emulator(
             validation=validation, tls=tls or ca_out is not None, state=state, sandbox=sandbox,
             host=host, port=port, seed=seed, app_metadata=app_metadata, reuse_sessions=reuse_sessions,
+            config=EmulatorConfig(login_rate_limit=login_rate_limit, daily_api_limit=daily_api_limit),
         )  # fmt: skip
     except (SeedError, RegistryError, ConfigError) as exc:
         raise Abort(str(exc), EXIT_CONFIG) from None
