@@ -13,9 +13,8 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from sfbearer._exchange import http_options
+from sfbearer._http import httpx
 from sfbearer._rest import (
     api_error,
     body_kwargs,

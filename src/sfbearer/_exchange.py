@@ -13,9 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from sfbearer._exceptions import TokenRequestError, TransportError
+from sfbearer._http import httpx
 from sfbearer.grant import RetryPolicy, TokenRequest, parse_token_response
 from sfbearer.token import Token
 

@@ -8,9 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from sfbearer._exceptions import ApiError, ConfigError, TransportError
+from sfbearer._http import httpx
 
 __all__ = [
     "api_error",

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
-
 from sfbearer._exceptions import ApiError, EnvironmentConfigError
+from sfbearer._http import httpx
 from sfbearer.token import Token
 
 if TYPE_CHECKING:
@@ -122,6 +121,7 @@ class SalesforceAuth(httpx.Auth):
 
     def __init__(self, credentials: JWTBearerCredentials) -> None:
         self.credentials = credentials
+        self._prepared: tuple[Token, frozenset[tuple[str, str, int]], str] | None = None
 
     def flow(self, request: httpx.Request) -> Generator[Step, object, None]:
         """The sans-I/O flow; see the module docstring for the instructions it yields."""
@@ -150,13 +150,21 @@ class SalesforceAuth(httpx.Auth):
         yield request
 
     def _authorize(self, request: httpx.Request, token: Token) -> None:
-        if not token_may_go_to(str(request.url), token):
+        cached = self._prepared
+        if cached is None or cached[0] is not token:
+            # Once per token, not per request: the allowed origins and the header value.
+            origins = frozenset(_origin(u) for u in (token.instance_url, token.id_url))
+            cached = self._prepared = (token, origins, f"Bearer {token.access_token}")
+        url = request.url
+        scheme = url.scheme
+        target = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
+        if target not in cached[1]:
             raise EnvironmentConfigError(
-                f"refusing to send the access token to {request.url.scheme}://{request.url.host}: "
+                f"refusing to send the access token to {scheme}://{url.host}: "
                 "it is neither the org's instance URL nor its identity host",
                 hint=f"request paths under {token.instance_url}",
             )
-        request.headers["Authorization"] = f"Bearer {token.access_token}"
+        request.headers["Authorization"] = cached[2]
 
     def sync_auth_flow(
         self, request: httpx.Request

@@ -20,9 +20,8 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from sfbearer._exchange import http_options
+from sfbearer._http import httpx
 from sfbearer._rest import (
     api_error,
     body_kwargs,

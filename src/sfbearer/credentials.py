@@ -15,7 +15,6 @@ through the cache's lock, across processes.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import secrets
@@ -25,10 +24,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from sfbearer import _fork
 from sfbearer._exceptions import ConfigError, SfBearerError, TokenRequestError
 from sfbearer._exchange import Exchange, make_http_client, send
+from sfbearer._http import httpx
 from sfbearer._singleflight import Flight
 from sfbearer.assertion import mint_assertion
 from sfbearer.audit import AuditSink, NullAudit, token_hash
@@ -36,7 +35,13 @@ from sfbearer.cache import TokenCache, cache_key, make_cache
 from sfbearer.environments import Environment, check_url
 from sfbearer.grant import RetryPolicy, build_revoke_request
 from sfbearer.signers import Signer, as_signer
-from sfbearer.token import DEFAULT_REFRESH_MARGIN, DEFAULT_SESSION_TIMEOUT, Token, TokenState
+from sfbearer.token import (
+    DEFAULT_REFRESH_MARGIN,
+    DEFAULT_SESSION_TIMEOUT,
+    EXPIRY_SAFETY,
+    Token,
+    TokenState,
+)
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -153,6 +158,7 @@ class JWTBearerCredentials:
         self.signer: Signer = as_signer(private_key)
         self.session_timeout = session_timeout
         self.refresh_margin = refresh_margin
+        self._margin_seconds = max(refresh_margin, EXPIRY_SAFETY).total_seconds()
         self.cache: TokenCache = make_cache(cache)
         self.audit: AuditSink = audit if audit is not None else NullAudit()
         self.retry = retry or RetryPolicy()
@@ -167,6 +173,7 @@ class JWTBearerCredentials:
         self.cache_key = cache_key(env.token_url, client_id, username, env.audience)
         self._slot = _Slot()
         self._frozen = True
+        _fork.register(self, _fork.reset_credentials)  # a forked worker works on its first call
 
     def __setattr__(self, name: str, value: object) -> None:
         if getattr(self, "_frozen", False):
@@ -223,6 +230,8 @@ class JWTBearerCredentials:
         token = slot.token
         if token is None:
             return None
+        if now < token.expires_at - self._margin_seconds:
+            return token  # the hot path: fresh
         state = token.state(now, self.refresh_margin)
         if state is TokenState.FRESH:
             return token
@@ -249,6 +258,8 @@ class JWTBearerCredentials:
     async def atoken(self) -> Token:
         """:meth:`token` for asyncio; blocking work (signing, the POST, cache locks) runs in a
         worker thread, and any number of tasks share one refresh."""
+        import asyncio
+
         token = self._ready(self.clock())
         if token is not None:
             return token
@@ -277,6 +288,8 @@ class JWTBearerCredentials:
 
     async def ainvalidate(self, token: Token) -> bool:
         """:meth:`invalidate` for asyncio (a shared cache may block)."""
+        import asyncio
+
         return await asyncio.to_thread(self.invalidate, token)
 
     def revoke(self) -> bool:
@@ -306,6 +319,8 @@ class JWTBearerCredentials:
 
     async def arevoke(self) -> bool:
         """:meth:`revoke` for asyncio."""
+        import asyncio
+
         return await asyncio.to_thread(self.revoke)
 
     # -- the refresh (leader only) --------------------------------------------------------

@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
 import random
 from collections.abc import Callable, Mapping
@@ -106,6 +105,8 @@ def parse_retry_after(value: str | None, *, now: float, cap: float) -> float | N
     try:
         delay = float(text)
     except ValueError:
+        import email.utils
+
         try:
             when = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):

@@ -308,7 +308,7 @@ def test_revoke_logs_out_and_clears(creds, fake_sf, audit) -> None:
     "kwargs",
     [{"client_id": ""}, {"username": " "}, {"session_timeout": dt.timedelta(seconds=5)},
      {"refresh_margin": dt.timedelta(hours=1), "session_timeout": dt.timedelta(hours=1)},
-     {"timeout": 0}, {"cache": "bogus:x"}, {"cache": "file:/tmp/x"}, {"private_key": "pem"},
+     {"timeout": 0}, {"cache": "bogus:x"}, {"private_key": "pem"},
      {"environment": "narnia"}],
 )  # fmt: skip
 def test_bad_configuration_is_a_config_error(make_creds, kwargs) -> None:
