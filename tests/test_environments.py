@@ -250,3 +250,44 @@ def test_is_salesforce_host(host: str, ok: bool) -> None:
 )
 def test_looks_like_sandbox_username(username: str, sandboxy: bool) -> None:
     assert looks_like_sandbox_username(username) is sandboxy
+
+
+@pytest.mark.parametrize(
+    ("url", "audience"),
+    [
+        ("https://acme.my.salesforce.mil", LOGIN_URL),
+        ("https://acme--uat.sandbox.my.salesforce.mil", TEST_URL),
+    ],
+)
+def test_govcloud_my_domain_posts_there_with_login_or_test_audience(
+    url: str, audience: str
+) -> None:
+    env = Environment.parse(url)
+    assert env.kind == "my-domain"
+    assert env.token_url == f"{url}/services/oauth2/token"
+    assert env.audience == audience
+
+
+@pytest.mark.parametrize(
+    ("url", "suggested"),
+    [
+        ("https://acme.lightning.force.com", "https://acme.my.salesforce.com"),
+        (
+            "https://acme--uat.sandbox.lightning.force.com/lightning/page/home",
+            "https://acme--uat.sandbox.my.salesforce.com",
+        ),
+    ],
+)
+def test_lightning_urls_are_refused_with_the_my_domain_to_use(url: str, suggested: str) -> None:
+    with pytest.raises(EnvironmentConfigError, match="Lightning Experience") as info:
+        Environment.parse(url)
+    assert suggested in info.value.hint
+
+
+def test_a_bare_host_suggests_https() -> None:
+    with pytest.raises(EnvironmentConfigError, match="unknown environment") as info:
+        Environment.parse("acme.my.salesforce.com")
+    assert info.value.hint == "did you mean https://acme.my.salesforce.com?"
+    with pytest.raises(EnvironmentConfigError) as other:
+        Environment.parse("staging")
+    assert "production, sandbox" in other.value.hint

@@ -46,6 +46,9 @@ SALESFORCE_HOST_SUFFIXES = (
     ".salesforce-sites.com",
     ".my.site.com",
 )
+_MY_DOMAIN_SUFFIXES = (".my.salesforce.com", ".my.salesforce.mil")
+_SANDBOX_MY_DOMAIN_SUFFIXES = (".sandbox.my.salesforce.com", ".sandbox.my.salesforce.mil")
+_LIGHTNING_SUFFIX = ".lightning.force.com"
 _HOSTNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9.])?$")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _SANDBOX_MARKERS = (
@@ -227,9 +230,12 @@ class Environment:
             env = cls.sandbox()
         else:
             if "://" not in text and text and "/" not in text:
+                looks_like_host = "." in text and " " not in text
                 raise EnvironmentConfigError(
                     f"unknown environment {text!r}",
-                    hint="use production, sandbox or a URL such as https://acme.my.salesforce.com",
+                    hint=f"did you mean https://{text}?"
+                    if looks_like_host
+                    else "use production, sandbox or a URL such as https://acme.my.salesforce.com",
                 )
             base = check_url(text, allow_hosts=allow, what="environment URL")
             base = base.removesuffix(TOKEN_PATH)
@@ -239,9 +245,17 @@ class Environment:
                 env = cls("production", base, LOGIN_URL, allow)
             elif host in ("test.salesforce.com",) and not path:
                 env = cls("sandbox", base, TEST_URL, allow)
-            elif host.endswith(".sandbox.my.salesforce.com") and not path:
+            elif host.endswith(_LIGHTNING_SUFFIX):
+                # a Lightning Experience URL pasted from the browser: it serves no OAuth
+                my_domain = host.removesuffix(_LIGHTNING_SUFFIX)
+                raise EnvironmentConfigError(
+                    f"{host} is a Lightning Experience host, not a login host",
+                    hint=f"use the My Domain URL, e.g. https://{my_domain}.my.salesforce.com",
+                )
+            elif host.endswith(_SANDBOX_MY_DOMAIN_SUFFIXES) and not path:
                 env = cls("my-domain", _origin(base), TEST_URL, allow)
-            elif host.endswith(".my.salesforce.com") and not path:
+            elif host.endswith(_MY_DOMAIN_SUFFIXES) and not path:
+                # GovCloud (.mil) too: POST to the My Domain, aud stays login/test
                 env = cls("my-domain", _origin(base), LOGIN_URL, allow)
             elif is_loopback_host(host):
                 env = cls("custom", base, base, allow)
