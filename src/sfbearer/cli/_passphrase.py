@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -90,7 +89,8 @@ def load_key_interactive(
         if passphrase is not None:
             raise
         try:
-            encrypted = is_encrypted_private_key(Path(path).read_bytes()[: 64 * 1024])
+            with open(path, "rb") as fh:
+                encrypted = is_encrypted_private_key(fh.read(64 * 1024))
         except OSError:
             encrypted = False
         prompted = prompt_passphrase(str(path)) if encrypted else None

@@ -206,7 +206,8 @@ def check(
     passphrase = passphrase_from_env(passphrase_env)
     if passphrase is None:
         try:
-            head = key_file.read_bytes()[:_MAX_READ]
+            with open(key_file, "rb") as fh:
+                head = fh.read(_MAX_READ)
         except OSError:
             head = b""
         if head and is_encrypted_private_key(head):
