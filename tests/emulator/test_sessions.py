@@ -315,3 +315,12 @@ def test_config_is_validated() -> None:
 def test_pytest_fixture(salesforce_emulator: Emulator, key_pair: KeyPair) -> None:
     for org in make_org(salesforce_emulator, key_pair):
         assert org.login().startswith(salesforce_emulator.org_id)
+
+
+def test_clock_refuses_non_finite_or_absurd_moves(fresh_org: Org) -> None:
+    for value in ("nan", "inf", 1e12):
+        response = fresh_org.client.post("/__emulator/clock", json={"advance_seconds": value})
+        assert response.status_code == 400
+    assert fresh_org.sf.clock.offset == 0
+    with pytest.raises(ValueError, match="100 years"):
+        fresh_org.sf.clock.advance(days=365 * 101)

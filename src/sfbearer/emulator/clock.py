@@ -15,11 +15,14 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 import time
 from collections.abc import Callable
 
 __all__ = ["Clock"]
+
+_MAX_OFFSET = 100 * 365 * 86400
 
 
 class Clock:
@@ -52,13 +55,18 @@ class Clock:
     ) -> None:
         """Move the clock forward (or back, with negative values)."""
         delta = seconds + 60 * minutes + 3600 * hours + 86400 * days
+        if not math.isfinite(delta) or abs(self._offset + delta) > _MAX_OFFSET:
+            raise ValueError("the clock can move at most 100 years from real time")
         with self._lock:
             self._offset += delta
 
     def set(self, epoch_seconds: float) -> None:
         """Make the clock read ``epoch_seconds`` now (it keeps ticking from there)."""
+        offset = epoch_seconds - self._source()
+        if not math.isfinite(offset) or abs(offset) > _MAX_OFFSET:
+            raise ValueError("the clock can move at most 100 years from real time")
         with self._lock:
-            self._offset = epoch_seconds - self._source()
+            self._offset = offset
 
     def reset(self) -> None:
         """Back to real time."""
