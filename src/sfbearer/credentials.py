@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sfbearer import _fork
-from sfbearer._exceptions import ConfigError, SfBearerError, TokenRequestError
-from sfbearer._exchange import Exchange, make_http_client, send
+from sfbearer._exceptions import ConfigError
+from sfbearer._exchange import make_http_client, send
 from sfbearer._http import httpx
-from sfbearer._singleflight import Flight
-from sfbearer.assertion import mint_assertion
+from sfbearer._refresh import PROACTIVE_RETRY_INTERVAL, RefreshMixin, TokenSlot
 from sfbearer.audit import AuditSink, NullAudit, token_hash
 from sfbearer.cache import TokenCache, cache_key, make_cache
 from sfbearer.environments import Environment, check_url
@@ -52,26 +49,11 @@ __all__ = ["PROACTIVE_RETRY_INTERVAL", "JWTBearerCredentials"]
 
 log = logging.getLogger("sfbearer.credentials")
 
-#: After a failed proactive refresh, keep serving the still-valid token this long before
-#: trying again (so a Salesforce outage does not turn every call into a login attempt).
-PROACTIVE_RETRY_INTERVAL = 30.0
+#: The slot type under its older private name (fork handling resets slots by this name).
+_Slot = TokenSlot
 
 
-class _Slot:
-    """The one mutable place: the token in use, the in-flight refresh, the last failure."""
-
-    __slots__ = ("failure", "flight", "hold_until", "invalidated", "lock", "token")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.token: Token | None = None
-        self.flight: Flight[Token] = Flight()
-        self.failure: tuple[TokenRequestError, float] | None = None
-        self.hold_until = 0.0
-        self.invalidated = False
-
-
-class JWTBearerCredentials:
+class JWTBearerCredentials(RefreshMixin):
     """Access tokens for one Salesforce identity over the JWT bearer flow.
 
     Args:
@@ -171,7 +153,7 @@ class JWTBearerCredentials:
         self._own_http = http is None
         self._http = http or make_http_client(proxy=proxy, ca_bundle=ca_bundle, timeout=timeout)
         self.cache_key = cache_key(env.token_url, client_id, username, env.audience)
-        self._slot = _Slot()
+        self._slot = TokenSlot()
         self._frozen = True
         _fork.register(self, _fork.reset_credentials)  # a forked worker works on its first call
 
@@ -323,113 +305,6 @@ class JWTBearerCredentials:
 
         return await asyncio.to_thread(self.revoke)
 
-    # -- the refresh (leader only) --------------------------------------------------------
-    def _refresh(self) -> Token:
-        slot = self._slot
-        now = self.clock()
-        old = slot.token
-        if slot.failure is not None and now < slot.failure[1]:
-            raise _copy(slot.failure[0])  # a permanent failure, remembered briefly
-        with self.cache.lock(self.cache_key):
-            cached = self.cache.get(self.cache_key)
-            if (
-                cached is not None
-                and cached.state(self.clock(), self.refresh_margin) is TokenState.FRESH
-                and (old is None or cached.access_token != old.access_token)
-                and self._trusted(cached)
-            ):
-                self._install(cached)
-                self._emit("token.reused", cached)
-                return cached
-            try:
-                new, _ = self._exchange().run()
-            except SfBearerError as exc:
-                return self._failed(exc, old)
-            self._check_hosts(new)
-            if old is not None and new.access_token == old.access_token:
-                log.debug("Salesforce returned the session already held; new expiry estimate")
-            self.cache.put(self.cache_key, new)
-        with slot.lock:
-            reauth, slot.invalidated = slot.invalidated, False
-            slot.failure = None
-            slot.hold_until = 0.0
-        self._install(new)
-        event = (
-            "session.reauthenticated" if reauth else "token.refreshed" if old else "token.issued"
-        )
-        self._emit(event, new)
-        return new
-
-    def _failed(self, exc: SfBearerError, old: Token | None) -> Token:
-        now = self.clock()
-        if old is not None and old.state(now, self.refresh_margin) is TokenState.STALE:
-            self._slot.hold_until = now + PROACTIVE_RETRY_INTERVAL
-            log.warning(
-                "proactive token refresh failed (%s); using the current token, valid for %d s",
-                exc,
-                int(old.seconds_left(now)),
-            )
-            return old
-        if isinstance(exc, TokenRequestError) and not exc.retryable:
-            self._slot.failure = (exc, now + self.retry.negative_cache_seconds)
-        self._emit("token.failed", None, error=getattr(exc, "error", type(exc).__name__))
-        raise exc
-
-    def _install(self, token: Token) -> None:
-        with self._slot.lock:
-            self._slot.token = token
-
-    def _exchange(self) -> Exchange:
-        return Exchange(
-            http=self._http,
-            token_url=self.environment.token_url,
-            mint=self._mint,
-            policy=self.retry,
-            session_timeout=self.session_timeout,
-            clock=self.clock,
-            sleep=self._sleep,
-        )
-
-    def _mint(self) -> str:
-        jti = secrets.token_urlsafe(16)
-        assertion = mint_assertion(
-            self.signer,
-            client_id=self.client_id,
-            username=self.username,
-            audience=self.environment.audience,
-            now=self.clock(),
-            jti=jti,
-        )
-        self._emit("assertion.minted", None, jti=jti)
-        return assertion
-
-    def _trusted(self, token: Token) -> bool:
-        try:
-            self._check_hosts(token)
-        except ConfigError:
-            return False
-        return True
-
-    def _check_hosts(self, token: Token) -> None:
-        # The access token only goes where the host rules allow (RELIABILITY.md promise 3).
-        self.environment.check_api_url(token.instance_url)
-        self.environment.check_api_url(token.id_url)
-
-    def _emit(self, event: str, token: Token | None, **extra: object) -> None:
-        fields: dict[str, object] = {
-            "profile": self.profile,
-            "client_id": self.client_id,
-            "username": self.username,
-            "key_fingerprint": self.signer.key_id,
-            **extra,
-        }
-        if token is not None:
-            fields["token_hash"] = token_hash(token.access_token)
-        try:
-            self.audit.record(event, fields)
-        except Exception:  # noqa: BLE001 - an audit sink must never break a token request
-            log.warning("audit sink failed to record %s", event)
-
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
         """Close our own HTTP client (a client passed in as ``http=`` is left open)."""
@@ -447,13 +322,6 @@ class JWTBearerCredentials:
             f"JWTBearerCredentials(client_id={self.client_id!r}, username={self.username!r}, "
             f"environment={self.environment.describe()!r})"
         )
-
-
-def _copy(exc: TokenRequestError) -> TokenRequestError:
-    return TokenRequestError(
-        exc.error, exc.description, status=exc.status, retryable=exc.retryable,
-        diagnosis=exc.diagnosis, retry_after=exc.retry_after,
-    )  # fmt: skip
 
 
 def _audit_sink(spec: str | None) -> AuditSink:

@@ -328,3 +328,30 @@ def test_repr_has_no_secret(creds) -> None:
     tok = creds.token()
     assert tok.access_token not in repr(creds)
     assert CLIENT_ID in repr(creds)
+
+
+def test_make_cache_specs() -> None:
+    from sfbearer.cache import MemoryCache, make_cache
+
+    cache = MemoryCache()
+    assert make_cache(cache) is cache
+    assert isinstance(make_cache("memory"), MemoryCache)
+    assert isinstance(make_cache(None), MemoryCache)
+    with pytest.raises(ConfigError, match="unknown token cache"):
+        make_cache("memcached://x")
+    with pytest.raises(ConfigError):
+        make_cache(object())  # type: ignore[arg-type]
+
+
+def test_memory_cache_compare_and_invalidate(creds) -> None:
+    cache = MemoryCache()
+    first = creds.token()
+    cache.put("k", first)
+    newer = first.with_new_estimate(first.received_at + 1, dt.timedelta(hours=2))
+    other = type(first).from_dict({**first.to_dict(), "access_token": "00D!other"})
+    assert cache.invalidate("k", other) is False
+    assert cache.get("k") is first
+    cache.put("k", newer)
+    assert cache.invalidate("k", first) is True  # same access token: it is that session
+    assert cache.get("k") is None
+    assert cache.invalidate("missing", first) is False
