@@ -255,3 +255,49 @@ def test_no_secret_in_any_log_at_debug(org: Org, caplog, capfd) -> None:
     assert "eyJ" not in text  # no JWT (an assertion) anywhere
     assert "PRIVATE KEY" not in text
     assert "token.issued" in caplog.text  # the canary: logging was really on
+
+
+def test_the_library_guide_example(salesforce_emulator, key_pair: KeyPair) -> None:
+    sf = salesforce_emulator
+    app = sf.add_app(name="ci", certificate=key_pair.certificate)
+    sf.add_user(username="int@acme.com")
+    sf.authorize(app="ci", profile="Integration User")
+    creds = JWTBearerCredentials(
+        client_id=app.consumer_key, username="int@acme.com",
+        private_key=key_pair.private_key, environment=sf.url, clock=sf.clock.now,
+    )  # fmt: skip
+    with creds, SalesforceClient(creds) as client:
+        client.limits()
+        sf.clock.advance(minutes=118)
+        client.limits()
+        sf.revoke_sessions()
+        client.limits()
+    assert sf.stats()["token_requests"]["ok"] == 3
+
+
+def test_from_profile_with_an_audit_trail(org: Org, key_files, tmp_path) -> None:
+    import json
+
+    trail = tmp_path / "audit.jsonl"
+    creds = JWTBearerCredentials.from_profile(
+        client_id=org.consumer_key,
+        username=USERNAME,
+        jwt_key_file=str(key_files[0]),
+        environment=org.sf.url,
+        audit=str(trail),
+    )
+    with creds, SalesforceClient(creds) as client:
+        token = creds.token()
+        client.limits()
+        org.sf.revoke_sessions()
+        client.limits()
+        creds.revoke()
+    records = [json.loads(line) for line in trail.read_text().splitlines()]
+    events = [r["event"] for r in records]
+    assert events[:2] == ["assertion.minted", "token.issued"]
+    assert "session.reauthenticated" in events
+    assert events[-1] == "token.revoked"
+    text = trail.read_text()
+    assert token.access_token not in text
+    assert "eyJ" not in text
+    assert all(r["client_id"] == org.consumer_key for r in records)
