@@ -283,11 +283,13 @@ class JWTBearerCredentials(RefreshMixin):
         """
         with self._slot.lock:
             held, self._slot.token = self._slot.token, None
-        tokens = {t.access_token: t for t in (held, self.cache.get(self.cache_key)) if t}
+        found = (held, self.cache.get(self.cache_key))
+        # A token goes only to its own org's hosts, which passed the host rules: revoke it
+        # at its instance (Salesforce serves /services/oauth2/revoke there too).
+        tokens = {t.access_token: t for t in found if t is not None and self._trusted(t)}
         for token in tokens.values():
-            response = send(
-                self._http, build_revoke_request(self.environment.revoke_url, token.access_token)
-            )
+            url = token.instance_url + "/services/oauth2/revoke"
+            response = send(self._http, build_revoke_request(url, token.access_token))
             # 400 unsupported_token_type/invalid_token: the session is already gone.
             if response.status_code not in (200, 400):
                 from sfbearer.grant import parse_token_error

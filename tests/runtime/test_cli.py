@@ -160,3 +160,28 @@ def test_query_bad_soql_is_exit_2(cli) -> None:
     code, _, err = cli("query", "SELECT Bogus FROM Account")
     assert code == 2
     assert "INVALID_FIELD" in err
+
+
+def test_no_secret_in_cli_output_or_logs_at_debug(cli, caplog, tmp_path: Path) -> None:
+    import logging
+
+    body = tmp_path / "a.json"
+    body.write_text('{"Name": "Canary"}')
+    org15 = cli.sf.org_id[:15]
+    with caplog.at_level(logging.DEBUG):
+        runs = [
+            cli("-vv", "token"),
+            cli("-vv", "token", "--json"),
+            cli("-vv", "request", "GET", "limits/"),
+            cli("-vv", "request", "POST", "sobjects/Account/", "--data", f"@{body}"),
+            cli("-vv", "query", "SELECT Name FROM Account", "--format", "csv"),
+            cli("-vv", "query", "SELECT Bogus FROM Account"),
+            cli("-vv", "token", "revoke"),
+        ]
+        shown = cli("token", "--show-token", "--json")
+    text = "".join(out + err for _, out, err in runs) + caplog.text
+    assert json.loads(shown[1])["access_token"].startswith(f"{org15}")  # the canary's shape
+    assert f"{org15}!" not in text  # no access token anywhere
+    assert cli.sf.org_id in text  # the ids themselves are fine to show
+    assert "eyJ" not in text  # no assertion
+    assert "PRIVATE KEY" not in text
