@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sfbearer._exceptions import TokenRequestError, TransportError
+from sfbearer._exceptions import ConfigError, TokenRequestError, TransportError
 from sfbearer._http import httpx
 from sfbearer.grant import RetryPolicy, TokenRequest, parse_token_response
 from sfbearer.token import Token
@@ -27,7 +27,26 @@ _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.Remote
 
 
 def _verify(ca_bundle: str | None) -> ssl.SSLContext | bool:
-    return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+    if not ca_bundle:
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"cannot use the CA bundle {ca_bundle}: {getattr(exc, 'strerror', None) or exc}",
+            hint="ca_bundle must be a readable PEM file of CA certificates",
+        ) from None
+
+
+def _proxy(proxy: str | None) -> httpx.Proxy | None:
+    if not proxy:
+        return None
+    try:
+        return httpx.Proxy(proxy)
+    except (ValueError, TypeError, httpx.InvalidURL):
+        raise ConfigError(
+            "the proxy is not a valid URL", hint="e.g. http://proxy.corp.example:3128"
+        ) from None
 
 
 def make_http_client(
@@ -38,7 +57,7 @@ def make_http_client(
 ) -> httpx.Client:
     """The HTTP client for token requests: no redirects, our proxy, CA bundle and timeout."""
     return httpx.Client(
-        proxy=proxy or None,
+        proxy=_proxy(proxy),
         verify=_verify(ca_bundle),
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
@@ -50,7 +69,7 @@ def http_options(credentials: Any) -> dict[str, Any]:
     """``httpx.Client`` keyword arguments with the credentials' proxy, CA bundle and timeout."""
     proxy = credentials.proxy
     return {
-        "proxy": proxy or None,
+        "proxy": _proxy(proxy),
         "verify": _verify(credentials.ca_bundle),
         "timeout": httpx.Timeout(credentials.timeout),
         "follow_redirects": False,

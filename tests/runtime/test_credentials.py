@@ -355,3 +355,19 @@ def test_memory_cache_compare_and_invalidate(creds) -> None:
     assert cache.invalidate("k", first) is True  # same access token: it is that session
     assert cache.get("k") is None
     assert cache.invalidate("missing", first) is False
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"ca_bundle": "/nonexistent/ca.pem"}, {"proxy": "not a url"}, {"proxy": "ftp://x"}],
+)
+def test_bad_transport_settings_are_config_errors(make_creds, kwargs) -> None:
+    with pytest.raises(ConfigError):
+        make_creds(http=None, **kwargs)
+
+
+def test_ca_bundle_that_is_not_pem(make_creds, tmp_path) -> None:
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(ConfigError, match="CA bundle"):
+        make_creds(http=None, ca_bundle=str(bad))
