@@ -170,3 +170,15 @@ def test_identity_host_is_allowed(creds, fake_sf) -> None:
     with httpx.Client(auth=SalesforceAuth(creds), transport=httpx.MockTransport(fake_sf)) as http:
         response = http.get(creds.token().id_url)
     assert response.status_code == 200
+
+
+async def test_async_streaming_and_replay(creds, fake_sf) -> None:
+    async with httpx.AsyncClient(
+        auth=SalesforceAuth(creds), transport=httpx.MockTransport(fake_sf)
+    ) as http:
+        await creds.atoken()
+        fake_sf.expire_all()
+        async with http.stream("GET", f"{INSTANCE}/stream") as response:
+            size = sum([len(c) async for c in response.aiter_bytes()])
+    assert size == 100_000
+    assert fake_sf.token_posts == 2

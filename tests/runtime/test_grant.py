@@ -194,3 +194,25 @@ def test_invalid_grant_retry_is_opt_in_and_bounded() -> None:
 def test_troubleshooting_page_embeds_the_diagnosis_table() -> None:
     page = Path(__file__).parents[2] / "docs" / "troubleshooting.md"
     assert troubleshooting_markdown() in page.read_text(encoding="utf-8")
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.sampled_from(list(SUCCESS) + ["x"]), _json, max_size=9))
+def test_any_200_json_is_a_token_or_invalid_response(payload: dict[str, object]) -> None:
+    try:
+        tok = parse(200, payload)
+    except TokenRequestError as exc:
+        assert exc.error == "invalid_response"
+        assert exc.retryable is False
+    else:
+        assert isinstance(tok.access_token, str)
+        assert tok.access_token.strip()
+        assert tok.expires_at == 1000.0 + 7200

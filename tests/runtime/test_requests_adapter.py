@@ -82,3 +82,24 @@ def test_second_401_is_returned(creds, fake_sf) -> None:
 def test_refuses_foreign_hosts(session) -> None:
     with pytest.raises(EnvironmentConfigError):
         session.get("https://evil.example.com/")
+
+
+def test_streamed_body_cannot_be_replayed(session, fake_sf, creds) -> None:
+    from sfbearer._exceptions import ApiError
+
+    session.get(f"{INSTANCE}/services/data/")
+    fake_sf.expire_all()
+
+    def body():
+        yield b"part"
+
+    class Consuming(FakeAdapter):
+        def send(self, request, **kwargs):
+            if not isinstance(request.body, bytes | str | None):
+                request.body = b"".join(request.body)  # what a socket does to a generator
+                request.body = iter(())  # ...leaving nothing to send again
+            return super().send(request, **kwargs)
+
+    session.mount("https://", Consuming(fake_sf))
+    with pytest.raises(ApiError, match="cannot be sent again"):
+        session.post(f"{INSTANCE}/echo", data=body())
