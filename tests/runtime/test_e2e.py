@@ -301,3 +301,20 @@ def test_from_profile_with_an_audit_trail(org: Org, key_files, tmp_path) -> None
     assert token.access_token not in text
     assert "eyJ" not in text
     assert all(r["client_id"] == org.consumer_key for r in records)
+
+
+@pytest.mark.parametrize("minutes", [-10, 10])
+def test_clock_skew_is_explained(org: Org, minutes: int) -> None:
+    """Our clock ``minutes`` behind (-) or ahead (+) of Salesforce's."""
+    import time
+
+    with org.creds(clock=lambda: time.time() + minutes * 60) as creds:
+        if minutes < 0:  # behind: our exp is already past for Salesforce
+            with pytest.raises(TokenRequestError) as info:
+                creds.token()
+            assert info.value.description == "expired authorization code"
+            assert "clock" in info.value.diagnosis
+            assert org.token_requests() == 1
+        else:  # ahead: accepted (as real Salesforce accepts far-future exp); lifetime is local
+            token = creds.token()
+            assert token.expires_at == pytest.approx(time.time() + minutes * 60 + 7200, abs=60)
