@@ -49,6 +49,11 @@ __all__ = ["PROACTIVE_RETRY_INTERVAL", "JWTBearerCredentials"]
 
 log = logging.getLogger("sfbearer.credentials")
 
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)  # looked up at call time, so a test can patch time.sleep
+
+
 #: The slot type under its older private name (fork handling resets slots by this name).
 _Slot = TokenSlot
 
@@ -72,7 +77,7 @@ class JWTBearerCredentials(RefreshMixin):
         ca_bundle: a CA bundle path for our own client.
         timeout: the network timeout in seconds for our own client.
         clock: Unix time now (injectable for tests).
-        sleep: sleeps between attempts (injectable for tests).
+        sleep: sleeps between attempts (injectable for tests; default ``time.sleep``).
         retry: the :class:`~sfbearer.grant.RetryPolicy`.
         profile: the profile name, for audit records and messages.
 
@@ -99,7 +104,7 @@ class JWTBearerCredentials(RefreshMixin):
         ca_bundle: str | None = None,
         timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         retry: RetryPolicy | None = None,
         profile: str | None = None,
     ) -> None:
@@ -149,7 +154,7 @@ class JWTBearerCredentials(RefreshMixin):
         self.ca_bundle = ca_bundle
         self.timeout = timeout
         self.clock = clock
-        self._sleep = sleep
+        self._sleep = sleep if sleep is not None else _sleep
         self._own_http = http is None
         self._http = http or make_http_client(proxy=proxy, ca_bundle=ca_bundle, timeout=timeout)
         self.cache_key = cache_key(env.token_url, client_id, username, env.audience)

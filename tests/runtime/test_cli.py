@@ -74,7 +74,11 @@ def test_token_refused_is_exit_2_with_the_diagnosis(cli) -> None:
     assert "Traceback" not in err
 
 
-def test_unreachable_is_exit_3(cli, key_files) -> None:
+def test_unreachable_is_exit_3(cli, key_files, monkeypatch) -> None:
+    import time
+
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
     code, _, err = cli(
         "token",
         "-i", "3MVG9fake0000000000000", "-o", USERNAME, "-f", str(key_files[0]),
@@ -83,6 +87,7 @@ def test_unreachable_is_exit_3(cli, key_files) -> None:
     )  # fmt: skip
     assert code == 3, err
     assert "could not reach" in err
+    assert len(slept) == 3  # retried with backoff before giving up
 
 
 def test_untrusted_environment_is_exit_78(cli, key_files) -> None:
