@@ -238,3 +238,11 @@ def calendar(app: App, paths: tuple[Path, ...], out: Path, days_before: str) -> 
             f"{', '.join(str(d) for d in reminders)} days before expiry"
         )
     return 0 if len(readable) == len(statuses) else 2
+
+
+# `certs rotate` and `certs promote` live in their own module (key making, profile switching).
+from sfbearer.cli.rotation import promote as _promote  # noqa: E402
+from sfbearer.cli.rotation import rotate as _rotate  # noqa: E402
+
+certs.add_command(_rotate)
+certs.add_command(_promote)

@@ -380,3 +380,9 @@ def default(app: App, name: str) -> int:
     else:
         app.info(f"{name!r} is now the default profile")
     return EXIT_OK
+
+
+# `profiles promote` lives in its own module (environment promotion).
+from sfbearer.cli.promote import promote_profile_command as _promote  # noqa: E402
+
+profiles.add_command(_promote)
