@@ -76,7 +76,7 @@ class _Target:
         return data
 
     def local(self) -> Any:
-        """The org of the state file (``--state`` mode); the caller closes ``ctx.db``."""
+        """The org of the state file (``--state`` mode); the caller closes it (``ctx.close()``)."""
         from sfbearer.emulator.config import EmulatorConfig
         from sfbearer.emulator.core import open_context
 
@@ -102,7 +102,7 @@ class _Target:
         except (RegistryError, ValueError) as exc:
             raise Abort(str(exc), EXIT_CONFIG) from None
         finally:
-            ctx.db.close()
+            ctx.close()
 
 
 def _target_options(func: Any) -> Any:
@@ -401,7 +401,7 @@ def stats(app: App, url: str | None, state: Path | None, ca: Path | None) -> Non
         try:
             data = ctx.sessions.stats()
         finally:
-            ctx.db.close()
+            ctx.close()
     if app.json_mode:
         app.json(data)
         return

@@ -68,5 +68,10 @@ class Context:
     def org_id(self) -> str:
         return self.registry.org_id
 
+    def close(self) -> None:
+        """Write pending counters and close the database."""
+        self.sessions.flush()
+        self.db.close()
+
     def identity_url(self, user_id: str) -> str:
         return f"{self.base_url}/id/{self.org_id}/{user_id}"

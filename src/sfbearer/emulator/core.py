@@ -149,7 +149,7 @@ class Emulator:
         if self._tls is not None:
             self._tls.cleanup()
             self._tls = None
-        self.ctx.db.close()
+        self.ctx.close()
 
     def __enter__(self) -> Emulator:
         return self.start()

@@ -139,6 +139,7 @@ class Registry:
             "org_secret", secrets.token_hex(32)
         )
         self._apps_by_key: dict[str, AppRecord] | None = None
+        self._users_by_name: dict[str, UserRecord] = {}
 
     # -- meta -------------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -273,6 +274,8 @@ class Registry:
                     int(active), email or username,
                 ),
             )  # fmt: skip
+            with self._lock:  # after the write, under the database lock: no stale refill
+                self._users_by_name.clear()
         user = self.get_user(user_id)
         assert user is not None
         return user
@@ -295,8 +298,20 @@ class Registry:
         return _user(rows[0]) if rows else None
 
     def get_user_by_username(self, username: str) -> UserRecord | None:
+        """The user called ``username`` (letter case ignored, as by Salesforce). Cached."""
+        with self._lock:
+            cached = self._users_by_name.get(username)
+        if cached is not None:
+            return cached
         rows = self._db.query("SELECT * FROM users WHERE username = ?", (username,))
-        return _user(rows[0]) if rows else None
+        if not rows:
+            return None
+        user = _user(rows[0])
+        with self._lock:
+            if len(self._users_by_name) > 10_000:
+                self._users_by_name.clear()
+            self._users_by_name[username] = user
+        return user
 
     def list_users(self) -> list[UserRecord]:
         return [_user(r) for r in self._db.query("SELECT * FROM users ORDER BY username")]

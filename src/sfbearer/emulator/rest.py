@@ -56,7 +56,8 @@ def _not_found() -> ApiErrorResponse:
 
 
 def _day_key(ctx: Context) -> str:
-    return "api:day:" + ctx.clock.utcnow().strftime("%Y-%m-%d")
+    """The counter of today's API calls (UTC days, by the emulator's clock)."""
+    return f"api:day:{int(ctx.clock.now() // 86400)}"
 
 
 def _limit_header(ctx: Context) -> dict[str, str]:

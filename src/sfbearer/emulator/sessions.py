@@ -1,7 +1,8 @@
 """Sessions (access tokens), counters, the login-rate window and the ``jti`` replay cache.
 
-Access tokens are stored as SHA-256 hashes only; a session expires after its app's timeout
-of inactivity (every use extends it) or when revoked. Counters persist with the org.
+Access tokens are stored as SHA-256 hashes only (in memory and on disk); a session expires
+after its app's timeout of inactivity (every use extends it) or when revoked. Sessions and
+counters persist with the org.
 """
 
 from __future__ import annotations
@@ -44,110 +45,192 @@ class Session:
     created: float
 
 
+@dataclass
+class _Row:
+    user_id: str
+    app_name: str
+    scopes: frozenset[str]
+    created: float
+    last_used: float
+    timeout_minutes: int
+    revoked: bool = False
+
+    def alive(self, now: float) -> bool:
+        return not self.revoked and now - self.last_used <= self.timeout_minutes * 60
+
+
 class SessionStore:
-    """Creates, finds, extends and revokes sessions; keeps the counters."""
+    """Creates, finds, extends and revokes sessions; keeps the counters.
+
+    Sessions and counters live in memory and are written behind to SQLite (at most a second
+    late, and on :meth:`flush`): a commit per request would cost more than the request.
+    """
 
     def __init__(self, db: Database, clock: Clock, org_id: str) -> None:
         self._db = db
         self._clock = clock
         self._org_id = org_id
+        self._lock = threading.RLock()
         # The token of each (user, app) live session, kept only in memory: needed by the
         # "re-login returns the same session" option, never written to disk.
         self._live: dict[tuple[str, str], str] = {}
+        self._dirty_sessions: set[str] = set()
+        self._dirty: set[str] = set()
+        self._last_flush = time.monotonic()
         with db.lock:
             db.conn.executescript(_SCHEMA)
+            counters = db.conn.execute("SELECT key, value FROM counters").fetchall()
+            sessions = db.conn.execute("SELECT * FROM sessions WHERE revoked = 0").fetchall()
+        self._counters: dict[str, int] = {r["key"]: int(r["value"]) for r in counters}
+        self._sessions: dict[str, _Row] = {
+            r["token_hash"]: _Row(
+                r["user_id"],
+                r["app_name"],
+                frozenset(r["scopes"].split()),
+                r["created"],
+                r["last_used"],
+                r["timeout_minutes"],
+            )
+            for r in sessions
+        }
 
     def create(self, user_id: str, app_name: str, scopes: frozenset[str], timeout: int) -> str:
         """A new session; returns its access token (``{orgId}!{opaque}``)."""
         opaque = base64.urlsafe_b64encode(secrets.token_bytes(72)).decode().rstrip("=")
         token = f"{self._org_id}!AQ{opaque.replace('-', '.').replace('_', '')}"
         now = self._clock.now()
-        self._db.execute(
-            "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-            (_hash(token), user_id, app_name, " ".join(sorted(scopes)), now, now, timeout),
-        )
-        self._live[(user_id, app_name)] = token
+        key = _hash(token)
+        with self._lock:
+            self._sessions[key] = _Row(user_id, app_name, scopes, now, now, timeout)
+            self._dirty_sessions.add(key)
+            self._live[(user_id, app_name)] = token
+        self._maybe_flush()
         return token
 
     def live_token(self, user_id: str, app_name: str) -> str | None:
         """The token of the user's live session with the app, if this process made one."""
-        token = self._live.get((user_id, app_name))
-        if token is not None and self.lookup(token, touch=False) is None:
-            self._live.pop((user_id, app_name), None)
-            return None
-        return token
+        with self._lock:
+            token = self._live.get((user_id, app_name))
+            if token is not None and self.lookup(token, touch=False) is None:
+                self._live.pop((user_id, app_name), None)
+                return None
+            return token
 
     def lookup(self, token: str, *, touch: bool = True) -> Session | None:
         """The live session of ``token`` (extending it when ``touch``), else None."""
         if not token or len(token) > 1024:
             return None
         now = self._clock.now()
-        with self._db.lock:
-            rows = self._db.query(
-                "SELECT * FROM sessions WHERE token_hash = ? AND revoked = 0", (_hash(token),)
-            )
-            if not rows:
+        key = _hash(token)
+        with self._lock:
+            row = self._sessions.get(key)
+            if row is None or not row.alive(now):
                 return None
-            row = rows[0]
-            if now - row["last_used"] > row["timeout_minutes"] * 60:
-                return None
-            if touch:
-                self._db.execute(
-                    "UPDATE sessions SET last_used = ? WHERE token_hash = ?",
-                    (max(now, row["last_used"]), row["token_hash"]),
-                )
-        return Session(
-            row["user_id"], row["app_name"], frozenset(row["scopes"].split()), row["created"]
-        )
+            if touch and now > row.last_used:
+                row.last_used = now  # use extends the session
+                self._dirty_sessions.add(key)
+        if touch:
+            self._maybe_flush()
+        return Session(row.user_id, row.app_name, row.scopes, row.created)
 
     def revoke_token(self, token: str) -> bool:
         """Revoke one session; False when the token is unknown or already dead."""
-        if self.lookup(token, touch=False) is None:
-            return False
-        self._db.execute("UPDATE sessions SET revoked = 1 WHERE token_hash = ?", (_hash(token),))
+        key = _hash(token) if token and len(token) <= 1024 else ""
+        with self._lock:
+            row = self._sessions.get(key)
+            if row is None or not row.alive(self._clock.now()):
+                return False
+            row.revoked = True
+            self._dirty_sessions.add(key)
+        self.flush()
         return True
 
     def revoke(self, user_id: str | None = None) -> int:
         """Revoke every session (of one user when given); returns how many were live."""
-        live = self.active_count(user_id)
-        if user_id is None:
-            self._db.execute("UPDATE sessions SET revoked = 1")
-            self._live.clear()
-        else:
-            self._db.execute("UPDATE sessions SET revoked = 1 WHERE user_id = ?", (user_id,))
-            for key in [k for k in self._live if k[0] == user_id]:
-                del self._live[key]
-        return live
+        now = self._clock.now()
+        count = 0
+        with self._lock:
+            for key, row in self._sessions.items():
+                if row.revoked or (user_id is not None and row.user_id != user_id):
+                    continue
+                count += row.alive(now)
+                row.revoked = True
+                self._dirty_sessions.add(key)
+            for pair in [k for k in self._live if user_id is None or k[0] == user_id]:
+                del self._live[pair]
+        self.flush()
+        return count
 
     def active_count(self, user_id: str | None = None) -> int:
         now = self._clock.now()
-        sql = "SELECT COUNT(*) AS n FROM sessions WHERE revoked = 0 AND ? - last_used <= timeout_minutes * 60"
-        params: tuple[object, ...] = (now,)
-        if user_id is not None:
-            sql += " AND user_id = ?"
-            params = (now, user_id)
-        return int(self._db.query(sql, params)[0]["n"])
+        with self._lock:
+            return sum(
+                1
+                for r in self._sessions.values()
+                if r.alive(now) and (user_id is None or r.user_id == user_id)
+            )
+
+    def _maybe_flush(self) -> None:
+        if time.monotonic() - self._last_flush >= 1.0:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write changed sessions and counters to the database; forget dead sessions."""
+        with self._lock:
+            sessions = [(k, self._sessions[k]) for k in self._dirty_sessions]
+            counters = [(k, self._counters[k]) for k in self._dirty]
+            self._dirty_sessions.clear()
+            self._dirty.clear()
+            self._last_flush = time.monotonic()
+            if len(self._sessions) > 10_000:  # dead sessions answer like unknown ones
+                now = self._clock.now()
+                self._sessions = {k: r for k, r in self._sessions.items() if r.alive(now)}
+        if not sessions and not counters:
+            return
+        with self._db.lock:
+            conn = self._db.conn
+            conn.execute("BEGIN")
+            try:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            k,
+                            r.user_id,
+                            r.app_name,
+                            " ".join(sorted(r.scopes)),
+                            r.created,
+                            r.last_used,
+                            r.timeout_minutes,
+                            int(r.revoked),
+                        )
+                        for k, r in sessions
+                    ],
+                )
+                conn.executemany(
+                    "INSERT INTO counters VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    counters,
+                )
+            finally:
+                conn.execute("COMMIT")
 
     # -- counters ---------------------------------------------------------------------------
     def bump(self, *keys: str) -> None:
         """Add one to each counter named."""
-        with self._db.lock:
+        with self._lock:
             for key in keys:
-                self._db.execute(
-                    "INSERT INTO counters VALUES (?, 1) "
-                    "ON CONFLICT(key) DO UPDATE SET value = value + 1",
-                    (key,),
-                )
+                self._counters[key] = self._counters.get(key, 0) + 1
+                self._dirty.add(key)
+        self._maybe_flush()
 
     def counter(self, key: str) -> int:
-        rows = self._db.query("SELECT value FROM counters WHERE key = ?", (key,))
-        return int(rows[0]["value"]) if rows else 0
+        with self._lock:
+            return self._counters.get(key, 0)
 
     def counters(self, prefix: str) -> dict[str, int]:
-        rows = self._db.query(
-            "SELECT key, value FROM counters WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
-        )
-        return {r["key"][len(prefix) :]: int(r["value"]) for r in rows}
+        with self._lock:
+            return {k[len(prefix) :]: v for k, v in self._counters.items() if k.startswith(prefix)}
 
     def stats(self) -> dict[str, Any]:
         """The counters in the documented shape."""

@@ -1,9 +1,9 @@
 """Assertion validation, in Salesforce's order, for both validation profiles.
 
 This is the emulator's own referee code: the JWS is split and its JSON parsed here, the
-RS256 signature is verified by PyJWT with an explicit ``["RS256"]`` allow-list against the
-certificate of the app named by ``iss`` (never a key named by the token), and every claim
-check is written out below. Nothing from sfbearer's client side is used.
+signature is verified by PyJWT's RS256 algorithm (fixed in code: the only one allowed, never
+taken from the token) against the certificate of the app named by ``iss`` (never a key named
+by the token), and every claim check is written out below. Nothing from sfbearer's client side is used.
 
 Order (SALESFORCE.md §3): JWT parse → ``iss`` known → signature → ``aud`` → ``exp`` (and the
 strict profile's ``iat``/``nbf``/lifetime/``jti``) → app installed / scopes → user exists and
@@ -32,7 +32,11 @@ from sfbearer.emulator.sessions import JtiCache, LoginWindow
 __all__ = ["OAuthError", "Verified", "split_jws", "validate_assertion"]
 
 _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
-_JWS = jwt.PyJWS(algorithms=["RS256"], options={"enforce_minimum_key_length": True})
+# RS256 and nothing else: PyJWT's algorithm object is fixed here, never chosen by the token's
+# header (which split_jws has already checked). The JWS framing was parsed and validated above,
+# so PyJWT's own (slow, per-character) segment checks are not repeated.
+_RS256 = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256)
+_MIN_KEY_BITS = 2048
 
 
 class OAuthError(Exception):
@@ -98,7 +102,7 @@ def _json_object(segment: str) -> dict[str, Any]:
     return value
 
 
-def split_jws(assertion: str, *, strict: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+def split_jws(assertion: str, *, strict: bool) -> tuple[dict[str, Any], dict[str, Any], bytes]:
     """Parse the header and claims of a compact JWS without trusting anything in it.
 
     Raises:
@@ -110,7 +114,7 @@ def split_jws(assertion: str, *, strict: bool) -> tuple[dict[str, Any], dict[str
         raise _invalid_assertion()
     header = _json_object(parts[0])
     claims = _json_object(parts[1])
-    _b64decode(parts[2])
+    signature = _b64decode(parts[2])
     if header.get("alg") != "RS256":
         raise _invalid_assertion()
     # kid/jku/x5u/jwk/x5c are ignored: the key comes from the app named by iss, and nothing
@@ -120,7 +124,7 @@ def split_jws(assertion: str, *, strict: bool) -> tuple[dict[str, Any], dict[str
     typ = header.get("typ")
     if typ is not None and (not isinstance(typ, str) or (strict and typ.upper() != "JWT")):
         raise _invalid_assertion()
-    return header, claims
+    return header, claims, signature
 
 
 def _number(value: Any, *, strict: bool) -> float | None:
@@ -181,18 +185,22 @@ def _check_times(
 
 
 def _check_signature(
-    assertion: str, app: AppRecord, registry: Registry, now: float, config: EmulatorConfig
+    assertion: str,
+    signature: bytes,
+    app: AppRecord,
+    registry: Registry,
+    now: float,
+    config: EmulatorConfig,
 ) -> None:
     cert = registry.certificate(app)
     if cert is None:
         raise _invalid_assertion()
     public_key = cert.public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey):
+    if not isinstance(public_key, rsa.RSAPublicKey) or public_key.key_size < _MIN_KEY_BITS:
         raise _invalid_assertion()
-    try:
-        _JWS.decode_complete(assertion, key=public_key, algorithms=["RS256"])
-    except jwt.PyJWTError:
-        raise _invalid_assertion() from None
+    signing_input = assertion.rpartition(".")[0].encode("ascii")
+    if not _RS256.verify(signing_input, public_key, signature):
+        raise _invalid_assertion()
     valid_from, valid_to = (
         cert.not_valid_before_utc.timestamp(),
         cert.not_valid_after_utc.timestamp(),
@@ -228,7 +236,7 @@ def validate_assertion(
         or len(assertion.encode("utf-8", "surrogatepass")) > config.max_assertion_bytes
     ):
         raise _invalid_assertion()
-    _header, claims = split_jws(assertion, strict=strict)
+    _header, claims, signature = split_jws(assertion, strict=strict)
 
     iss = claims.get("iss")
     app = registry.app_by_consumer_key(iss) if isinstance(iss, str) else None
@@ -237,7 +245,7 @@ def validate_assertion(
     seen["app"] = app.name
 
     now = clock.now()
-    _check_signature(assertion, app, registry, now, config)
+    _check_signature(assertion, signature, app, registry, now, config)
     _check_audience(claims, audiences, strict=strict)
     _check_times(claims, config, now, jti_cache)
 
