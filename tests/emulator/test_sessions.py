@@ -324,3 +324,41 @@ def test_clock_refuses_non_finite_or_absurd_moves(fresh_org: Org) -> None:
     assert fresh_org.sf.clock.offset == 0
     with pytest.raises(ValueError, match="100 years"):
         fresh_org.sf.clock.advance(days=365 * 101)
+
+
+def test_concurrent_logins_and_calls_are_all_counted(fresh_org: Org) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    org = fresh_org
+    assertions = [org.mint() for _ in range(60)]
+
+    def login_and_call(assertion: str) -> int:
+        with httpx.Client(base_url=org.sf.url) as client:
+            token = client.post(
+                "/services/oauth2/token", data={"grant_type": GRANT, "assertion": assertion}
+            )
+            api = client.get(
+                "/services/data/v68.0/",
+                headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            )
+            return api.status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        assert set(pool.map(login_and_call, assertions)) == {200}
+    stats = org.sf.stats()
+    assert stats["token_requests"]["ok"] == 60
+    assert stats["api_calls"] == 60
+    assert stats["active_sessions"] == 60
+
+
+def test_pytest_plugin_imports_lightly() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sfbearer.emulator.pytest_plugin; "
+        "heavy = {'starlette', 'uvicorn', 'sqlite3', 'jwt', 'httpx'} & set(sys.modules); "
+        "print(sorted(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
