@@ -9,6 +9,7 @@ it refused (unknown app, bad certificate...).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,78 +32,38 @@ _STATE_ENV = "SFBEARER_EMULATOR_STATE"
 
 
 class _Target:
-    """Where configuration goes: a running emulator's admin API, or a state file."""
+    """The CLI face of :class:`~sfbearer.emulator.control.EmulatorControl`: errors become exits."""
 
     def __init__(self, url: str | None, state: Path | None, ca: Path | None) -> None:
+        from sfbearer.emulator.control import EmulatorControl
+
         if bool(url) == bool(state):
             raise Abort(
                 "name exactly one emulator: --url URL (running) or --state FILE (stopped)",
                 EXIT_USAGE,
                 hint=f"or set {_URL_ENV} / {_STATE_ENV}",
             )
-        self.url = url.rstrip("/") if url else None
-        self.state = state
-        self.ca = ca
+        self.control = EmulatorControl(url=url, state=state, ca=ca)
+        self.url = self.control.url
+
+    def _do(self, action: Callable[[], Any]) -> Any:
+        from sfbearer.emulator.control import ControlError
+
+        try:
+            return action()
+        except ControlError as exc:
+            raise Abort(
+                exc.message, EXIT_UNREACHABLE if exc.unreachable else EXIT_CONFIG, hint=exc.hint
+            ) from None
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One admin API call (``--url`` mode)."""
-        import ssl
+        return self._do(lambda: self.control.call(method, path, body))
 
-        import httpx
+    def run(self, path: str, body: dict[str, Any], operation: Callable[..., Any]) -> Any:
+        return self._do(lambda: self.control.run(path, body, operation))
 
-        assert self.url is not None
-        verify: ssl.SSLContext | bool = True
-        if self.ca is not None:
-            verify = ssl.create_default_context(cafile=str(self.ca))
-        try:
-            response = httpx.request(
-                method, f"{self.url}/__emulator/{path}", json=body, timeout=30, verify=verify
-            )
-        except httpx.HTTPError as exc:
-            raise Abort(
-                f"cannot reach the emulator at {self.url}: {type(exc).__name__}",
-                EXIT_UNREACHABLE,
-                hint="is `sfbearer emulator serve` running there?",
-            ) from None
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if response.status_code != 200 or data is None:
-            message = (
-                data.get("error") if isinstance(data, dict) else f"HTTP {response.status_code}"
-            )
-            raise Abort(f"the emulator refused: {message}", EXIT_CONFIG)
-        return data
-
-    def local(self) -> Any:
-        """The org of the state file (``--state`` mode); the caller closes it (``ctx.close()``)."""
-        from sfbearer.emulator.config import EmulatorConfig
-        from sfbearer.emulator.core import open_context
-
-        assert self.state is not None
-        if not self.state.is_file():
-            raise Abort(
-                f"no emulator state file at {self.state}",
-                EXIT_CONFIG,
-                hint="start one with: sfbearer emulator serve --state FILE",
-            )
-        return open_context(EmulatorConfig(), state=self.state)
-
-    def run(self, path: str, body: dict[str, Any], operation: Any) -> Any:
-        """Send ``body`` to ``path`` (``--url``) or apply ``operation(ctx, **body)`` (``--state``)."""
-        if self.url is not None:
-            return self.call("POST", path, body)
-        from sfbearer.emulator.registry import RegistryError
-
-        ctx = self.local()
-        try:
-            result = operation(ctx, **body)
-            return result.to_dict() if hasattr(result, "to_dict") else result
-        except (RegistryError, ValueError) as exc:
-            raise Abort(str(exc), EXIT_CONFIG) from None
-        finally:
-            ctx.close()
+    def stats(self) -> Any:
+        return self._do(self.control.stats)
 
 
 def _target_options(func: Any) -> Any:
@@ -393,15 +354,7 @@ def revoke_sessions(
 @pass_app
 def stats(app: App, url: str | None, state: Path | None, ca: Path | None) -> None:
     """Counters: token requests (ok/failed, per user and app), API calls, active sessions."""
-    target = _Target(url, state, ca)
-    if target.url is not None:
-        data = target.call("GET", "stats")
-    else:
-        ctx = target.local()
-        try:
-            data = ctx.sessions.stats()
-        finally:
-            ctx.close()
+    data = _Target(url, state, ca).stats()
     if app.json_mode:
         app.json(data)
         return
