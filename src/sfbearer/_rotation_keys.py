@@ -116,6 +116,7 @@ def _common_name(profile: Profile) -> str:
 
 
 def current_key_size(profile: Profile) -> int:
+    """The current certificate's RSA key size (the next key matches it), else 2048."""
     from sfbearer.keys import ALLOWED_KEY_SIZES, load_certificate
 
     cert = profile.certificate_path()
@@ -181,6 +182,7 @@ def make_file_pair(
     passphrase: str | None,
     now: dt.datetime,
 ) -> PendingPair:
+    """A new RSA key file and its self-signed certificate, dated names in ``directory``."""
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     from sfbearer.keys import KeyPair, make_self_signed_certificate, write_key_pair
@@ -218,6 +220,11 @@ def _next_signer(
     from sfbearer.signers.uri import ensure_signer_key, parse_pkcs11_uri, with_object
 
     if signer_uri:
+        if signer_uri == profile.jwt_key_file:
+            raise SignerError(
+                "the new signer URI names the key in use",
+                hint="name another key (a new object= label, or another KMS key)",
+            )
         signer, created = ensure_signer_key(signer_uri, key_size=key_size)
         return signer_uri, signer, created
     current = profile.jwt_key_file or ""
@@ -243,6 +250,7 @@ def make_signer_pair(
     key_size: int,
     now: dt.datetime,
 ) -> PendingPair:
+    """A key in a vault (made or named) and its certificate, signed there, in ``directory``."""
     from cryptography.hazmat.primitives import serialization
 
     from sfbearer._files import exclusive_write
@@ -250,11 +258,6 @@ def make_signer_pair(
     from sfbearer.signers.x509 import build_self_signed_certificate
 
     uri, signer, created = _next_signer(profile, signer_uri, key_size, now)
-    if uri == profile.jwt_key_file:
-        raise SignerError(
-            "the new signer URI names the key in use",
-            hint="name another key (a new object= label, or another KMS key)",
-        )
     cert = build_self_signed_certificate(
         signer, common_name=_common_name(profile), days=days, now=now
     )
@@ -263,7 +266,7 @@ def make_signer_pair(
         "server.key",
         current_cert.name,
         now.date(),
-        lambda name: name.endswith(".crt") and (directory / name).exists(),
+        lambda name: (directory / name).exists() or (directory / name).is_symlink(),
     )
     cert_path = directory / cert_name
     try:
@@ -277,6 +280,7 @@ def make_signer_pair(
 def target_directory(
     profile: Profile, out_dir: str | os.PathLike[str] | None, signer: bool
 ) -> Path:
+    """Where the next files go: ``out_dir``, else beside the current key (or certificate)."""
     if out_dir is not None:
         return Path(out_dir).expanduser().absolute()
     if signer:
