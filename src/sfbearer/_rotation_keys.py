@@ -234,11 +234,20 @@ def _next_signer(
             hint="create the next key (aws kms create-key --key-spec RSA_2048 --key-usage "
             "SIGN_VERIFY), then: sfbearer certs rotate --signer awskms:KEY_ID_OR_ALIAS",
         )
-    from sfbearer.signers.pkcs11 import generate_pkcs11_key
+    from sfbearer.signers.pkcs11 import open_or_generate_pkcs11_key
 
     label = _DATED.sub("", parse_pkcs11_uri(current).object or "sfbearer")
-    uri = with_object(current, f"{label}-{now:%Y%m%d}")
-    return uri, generate_pkcs11_key(uri, key_size), True
+    for n in range(1, _MAX_SAME_DAY + 1):
+        suffix = f"{now:%Y%m%d}" if n == 1 else f"{now:%Y%m%d}-{n}"
+        uri = with_object(current, f"{label}-{suffix}")
+        # An object with this label is an earlier rotation's key: never reuse it.
+        signer, created = open_or_generate_pkcs11_key(uri, key_size)
+        if created:
+            return uri, signer, True
+    raise SignerError(
+        f"{_MAX_SAME_DAY} rotations today already in this token",
+        hint="name the new key yourself: --signer 'pkcs11:...;object=LABEL'",
+    )
 
 
 def make_signer_pair(

@@ -104,6 +104,22 @@ def test_hsm_key_rotates_inside_the_token_and_the_new_key_logs_in(
         assert Path(plan["next"]["certificate"]).parent == current_cert.parent
         assert "BEGIN" not in rotated.stdout + rotated.stderr
 
+        # A second rotation the same day gets its own object; the first is not reused.
+        again = _run(
+            hsm_env, "-m", "sfbearer", "certs", "rotate", "-p", "hsm", "--replace-pending",
+            "--json",
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        plan = json.loads(again.stdout)
+        assert plan["next"]["key"] == next_key.replace("object=jwt-", "object=jwt-", 1).replace(
+            "?", "-2?", 1
+        )
+        assert (
+            plan["next"]["sha1_fingerprint"]
+            != json.loads(rotated.stdout)["next"]["sha1_fingerprint"]
+        )
+        next_key = plan["next"]["key"]
+
         # Plan (a) with the HSM key: upload, promote (doctor first), token.
         sf.update_app("Acme_Hsm", certificate=Path(plan["next"]["certificate"]))
         promoted = _run(
