@@ -1,9 +1,9 @@
-"""The emulated org's data: sObject rows in SQLite, CRUD, SOQL queries and their cursors.
+"""The emulated org's data: sObject rows in SQLite, CRUD and SOQL queries.
 
 Rows are stored as JSON (canonical field names, values already checked by
 :func:`.schema.validate_record`), one SQLite row per record. Every public method runs under
 the lock the store is given, so one store may serve many request threads. All SQL takes its
-values as parameters.
+values as parameters. Results too large for one page wait in :mod:`._cursors`.
 
 Example:
     >>> import sqlite3, threading, datetime as dt
@@ -18,14 +18,13 @@ Example:
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ._cursors import QueryCursors
+from ._objects import complete_row
 from .schema import (
     ApiErrorResponse,
     SObjectDef,
@@ -57,14 +56,6 @@ CREATE TABLE IF NOT EXISTS sobject_records (
 CREATE INDEX IF NOT EXISTS sobject_records_by_type ON sobject_records (sobject, is_deleted);
 """
 _NOT_FOUND = "The requested resource does not exist"
-
-
-@dataclass
-class _Cursor:
-    records: list[dict[str, object]]
-    batch_size: int
-    api_version: str
-    touched: datetime
 
 
 def _not_found() -> ApiErrorResponse:
@@ -101,9 +92,7 @@ class RecordStore:
         self._conn = conn
         self._lock = lock
         self._clock = clock
-        self._cursor_ttl = cursor_ttl
-        self._max_cursors = max_cursors
-        self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
+        self._cursors = QueryCursors(clock, ttl=cursor_ttl, max_cursors=max_cursors)
         self._cache: dict[str, list[tuple[dict[str, object], bool]]] = {}
         self._cache_version: tuple[object, int] | None = None
         self._generation = 0
@@ -160,7 +149,7 @@ class RecordStore:
             seq = int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM sobject_records")
                       .fetchone()[0])  # fmt: skip
             record_id = make_id(obj.key_prefix, seq)
-            row = self._complete(obj, values, record_id=record_id, seq=seq)
+            row = complete_row(obj, values, seq=seq)
             row.update(Id=record_id, IsDeleted=False, CreatedDate=now, CreatedById=user_id,
                        LastModifiedDate=now, LastModifiedById=user_id, SystemModstamp=now)  # fmt: skip
             try:
@@ -184,7 +173,7 @@ class RecordStore:
         fresh: dict[str, object] = {"CreatedDate": now, "CreatedById": AUTOMATED_USER_ID}
         row = found[1] if found else fresh
         row.update(values)
-        row = self._complete(obj, row, record_id=record_id, seq=0)
+        row = complete_row(obj, row, seq=0)
         row.update(Id=record_id, IsDeleted=False, LastModifiedDate=now,
                    LastModifiedById=AUTOMATED_USER_ID, SystemModstamp=now)  # fmt: skip
         self._conn.execute(
@@ -194,27 +183,6 @@ class RecordStore:
             (record_id, obj.name, json.dumps(row), now, now),
         )
         self._changed()
-
-    @staticmethod
-    def _complete(
-        obj: SObjectDef, values: dict[str, object], *, record_id: str, seq: int
-    ) -> dict[str, object]:
-        """Every field present, booleans false, and the derived fields computed."""
-        row: dict[str, object] = {f.name: (False if f.type == "boolean" else None)
-                                  for f in obj.fields}  # fmt: skip
-        row.update(values)
-        if obj.name in ("Contact", "User"):
-            row["Name"] = " ".join(str(v) for v in (row["FirstName"], row["LastName"]) if v)
-        if obj.name == "Opportunity":
-            stage = str(row.get("StageName") or "")
-            row["IsClosed"] = stage.startswith("Closed")
-            row["IsWon"] = stage == "Closed Won"
-        if obj.name == "Case":
-            row["Status"] = row.get("Status") or "New"
-            row["IsClosed"] = row["Status"] == "Closed"
-            if row.get("CaseNumber") is None:
-                row["CaseNumber"] = f"{1000 + seq:08d}"
-        return row
 
     def _resolve(self, sobject: str, record_id: str) -> tuple[SObjectDef, str, dict[str, object]]:
         obj = get_sobject(sobject)
@@ -361,7 +329,7 @@ class RecordStore:
             row.update(values)
             now = format_datetime(self._clock())
             row.update(LastModifiedDate=now, LastModifiedById=user_id, SystemModstamp=now)
-            row = self._complete(obj, row, record_id=full, seq=0)
+            row = complete_row(obj, row, seq=0)
             self._conn.execute(
                 "UPDATE sobject_records SET data = ?, last_modified_date = ? WHERE id = ?",
                 (json.dumps(row), now, full),
@@ -414,8 +382,7 @@ class RecordStore:
                                      api_version=api_version)  # fmt: skip
             if len(records) <= batch_size:
                 return {"totalSize": total, "done": True, "records": records}
-            locator = self._open_cursor(_Cursor(records, batch_size, api_version, self._clock()))
-            return self._page(locator, 0)
+            return self._cursors.open(records, batch_size, api_version)
 
     def query_more(self, locator: str) -> dict[str, object]:
         """The next page of a query: ``locator`` is the last part of ``nextRecordsUrl``.
@@ -423,39 +390,5 @@ class RecordStore:
         Raises:
             ApiErrorResponse: 400 ``INVALID_QUERY_LOCATOR`` for an unknown or expired cursor.
         """
-        ident, _, start = locator.partition("-")
         with self._lock:
-            self._expire()
-            cursor = self._cursors.get(ident)
-            if cursor is None or not start.isdigit() or not 0 < int(start) < len(cursor.records):
-                raise ApiErrorResponse(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-            return self._page(ident, int(start))
-
-    def _open_cursor(self, cursor: _Cursor) -> str:
-        self._expire()
-        while len(self._cursors) >= self._max_cursors:
-            self._cursors.popitem(last=False)  # Salesforce also closes the oldest cursor
-        ident = make_id("01g", secrets.randbelow(62**9))
-        self._cursors[ident] = cursor
-        return ident
-
-    def _expire(self) -> None:
-        cutoff = self._clock() - self._cursor_ttl
-        for ident in [i for i, c in self._cursors.items() if c.touched < cutoff]:
-            del self._cursors[ident]
-
-    def _page(self, ident: str, start: int) -> dict[str, object]:
-        cursor = self._cursors[ident]
-        cursor.touched = self._clock()
-        self._cursors.move_to_end(ident)
-        end = start + cursor.batch_size
-        page: dict[str, object] = {
-            "totalSize": len(cursor.records),
-            "done": end >= len(cursor.records),
-        }
-        if end < len(cursor.records):
-            page["nextRecordsUrl"] = f"/services/data/v{cursor.api_version}/query/{ident}-{end}"
-        else:
-            del self._cursors[ident]
-        page["records"] = cursor.records[start:end]
-        return page
+            return self._cursors.next_page(locator)

@@ -1,6 +1,7 @@
 """The emulated org's object model: standard objects, typed fields, ids, describe, validation.
 
-Everything here is pure data and pure functions; :mod:`.records` stores rows and :mod:`.soql`
+Everything here is pure data and pure functions; the object definitions themselves live in
+:mod:`._objects` and are re-exported here. :mod:`.records` stores rows and :mod:`.soql`
 queries them. Field names match case-insensitively, as in Salesforce, and every answer uses
 the canonical spelling.
 
@@ -15,9 +16,12 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
+
+from ._objects import DERIVED, NAMED, OBJECTS, SOBJECTS, FieldDef, SObjectDef, field_label
+from ._objects import NUMBER_TYPES as NUMBER_TYPES
+from ._objects import STRING_TYPES as STRING_TYPES
 
 __all__ = [
     "SOBJECTS",
@@ -161,193 +165,11 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-# --- the model -------------------------------------------------------------------------------
+# --- the model (defined in ._objects) ------------------------------------------------------
 
-_SOAP_TYPES = {
-    "id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "double": "xsd:double",
-    "currency": "xsd:double", "percent": "xsd:double", "int": "xsd:int", "date": "xsd:date",
-    "datetime": "xsd:dateTime",
-}  # fmt: skip
-STRING_TYPES = frozenset(
-    {"string", "textarea", "picklist", "email", "phone", "url", "id", "reference"}
-)
-NUMBER_TYPES = frozenset({"double", "currency", "percent", "int"})
-
-
-@dataclass(frozen=True)
-class FieldDef:
-    """One field of an sObject, as its describe shows it."""
-
-    name: str
-    type: str
-    label: str = ""
-    length: int = 0
-    nillable: bool = True
-    createable: bool = True
-    updateable: bool = True
-    required: bool = False  # must be given on create (Salesforce: not nillable, no default)
-    reference_to: tuple[str, ...] = ()
-    picklist: tuple[str, ...] = ()
-
-    @property
-    def relationship_name(self) -> str | None:
-        """``Account`` for ``AccountId``: the name used in ``Account.Name`` paths."""
-        if self.type == "reference" and self.name.endswith("Id"):
-            return self.name[:-2]
-        return None
-
-    def describe(self) -> dict[str, object]:
-        """This field's entry in a describe result."""
-        return {
-            "name": self.name, "label": self.label or _label(self.name), "type": self.type,
-            "soapType": _SOAP_TYPES.get(self.type, "xsd:string"), "length": self.length,
-            "byteLength": self.length * 3, "nillable": self.nillable,
-            "createable": self.createable, "updateable": self.updateable,
-            "filterable": self.type != "textarea", "sortable": self.type != "textarea",
-            "defaultedOnCreate": not self.nillable and not self.required, "custom": False,
-            "unique": False, "idLookup": self.name in ("Id", "Name", "Username"),
-            "referenceTo": list(self.reference_to), "relationshipName": self.relationship_name,
-            "picklistValues": [
-                {"active": True, "defaultValue": False, "label": v, "value": v}
-                for v in self.picklist
-            ],
-            "precision": 18 if self.type in ("currency", "double") else 0,
-            "scale": 2 if self.type == "currency" else 0,
-            "digits": 9 if self.type == "int" else 0,
-        }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class SObjectDef:
-    """One sObject type: its name, key prefix and fields (looked up case-insensitively)."""
-
-    name: str
-    label: str
-    label_plural: str
-    key_prefix: str
-    fields: tuple[FieldDef, ...]
-    createable: bool = True
-    _index: dict[str, FieldDef] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", {f.name.lower(): f for f in self.fields})
-
-    def field(self, name: str) -> FieldDef | None:
-        """The field called ``name`` in any letter case, or None."""
-        return self._index.get(name.lower())
-
-    def relationship(self, name: str) -> FieldDef | None:
-        """The reference field whose relationship name is ``name`` (``Account``), or None."""
-        lowered = name.lower()
-        for f in self.fields:
-            rel = f.relationship_name
-            if rel is not None and rel.lower() == lowered:
-                return f
-        return None
-
-
-def _label(name: str) -> str:
-    name = name[:-2] + " ID" if name.endswith("Id") and len(name) > 2 else name
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name)
-
-
-def _fields(spec: str, *, required: Iterable[str] = ()) -> tuple[FieldDef, ...]:
-    """Fields from a compact ``Name:type[:length|target|values]`` list, system fields first."""
-    needed = set(required)
-    out = [
-        FieldDef("Id", "id", "Record ID", 18, nillable=False, createable=False, updateable=False),
-        FieldDef("IsDeleted", "boolean", "Deleted", nillable=False, createable=False,
-                 updateable=False),
-        FieldDef("CreatedDate", "datetime", nillable=False, createable=False, updateable=False),
-        FieldDef("CreatedById", "reference", "Created By ID", 18, nillable=False,
-                 createable=False, updateable=False, reference_to=("User",)),
-        FieldDef("LastModifiedDate", "datetime", nillable=False, createable=False,
-                 updateable=False),
-        FieldDef("LastModifiedById", "reference", "Last Modified By ID", 18, nillable=False,
-                 createable=False, updateable=False, reference_to=("User",)),
-        FieldDef("SystemModstamp", "datetime", nillable=False, createable=False,
-                 updateable=False),
-    ]  # fmt: skip
-    for item in spec.split(" "):
-        if not item:
-            continue
-        name, ftype, *extra = item.split(":")
-        arg = extra[0] if extra else ""
-        length = {"string": 255, "textarea": 32000, "email": 80, "phone": 40, "url": 255,
-                  "picklist": 255, "reference": 18}.get(ftype, 0)  # fmt: skip
-        if ftype in ("string", "textarea") and arg:
-            length = int(arg)
-        req = name in needed
-        out.append(
-            FieldDef(
-                name, ftype, length=length, nillable=not req and ftype != "boolean",
-                required=req, reference_to=(arg,) if ftype == "reference" else (),
-                picklist=tuple(arg.split("|")) if ftype == "picklist" and arg else (),
-            )
-        )  # fmt: skip
-    return tuple(out)
-
-
-def _readonly(obj: SObjectDef) -> SObjectDef:
-    """Setup objects cannot be changed through the emulated data API."""
-    fields = tuple(
-        FieldDef(f.name, f.type, f.label, f.length, f.nillable, False, False, False,
-                 f.reference_to, f.picklist)
-        for f in obj.fields
-    )  # fmt: skip
-    return SObjectDef(obj.name, obj.label, obj.label_plural, obj.key_prefix, fields, False)
-
-
-_OBJECTS = [
-    _readonly(SObjectDef("Organization", "Organization", "Organizations", "00D", _fields(
-        "Name:string:80 InstanceName:string:5 IsSandbox:boolean TrialExpirationDate:datetime "
-        "NamespacePrefix:string:15 OrganizationType:string:40 Division:string:80 "
-        "Country:string:80 LanguageLocaleKey:string:40 TimeZoneSidKey:string:40 "
-        "DefaultLocaleSidKey:string:40 PrimaryContact:string:80"))),
-    _readonly(SObjectDef("User", "User", "Users", "005", _fields(
-        "Username:string:80 Name:string:121 FirstName:string:40 LastName:string:80 "
-        "Email:email Alias:string:8 IsActive:boolean ProfileId:reference:Profile "
-        "UserType:string:40 TimeZoneSidKey:string:40 LocaleSidKey:string:40 "
-        "LanguageLocaleKey:string:40 CommunityNickname:string:40"))),
-    _readonly(SObjectDef("Profile", "Profile", "Profiles", "00e", _fields(
-        "Name:string UserType:string:40 Description:string"))),
-    _readonly(SObjectDef("PermissionSet", "Permission Set", "Permission Sets", "0PS", _fields(
-        "Name:string:80 Label:string:80 Description:string IsOwnedByProfile:boolean "
-        "ProfileId:reference:Profile"))),
-    SObjectDef("Account", "Account", "Accounts", "001", _fields(
-        "Name:string Type:picklist:Prospect|Customer|Partner|Other Industry:picklist "
-        "BillingCity:string:40 BillingCountry:string:80 Phone:phone Website:url "
-        "AnnualRevenue:currency NumberOfEmployees:int Description:textarea "
-        "AccountNumber:string:40 OwnerId:reference:User", required=["Name"])),
-    SObjectDef("Contact", "Contact", "Contacts", "003", _fields(
-        "AccountId:reference:Account FirstName:string:40 LastName:string:80 Name:string:121 "
-        "Email:email Phone:phone Title:string:128 Birthdate:date Description:textarea "
-        "OwnerId:reference:User", required=["LastName"])),
-    SObjectDef("Opportunity", "Opportunity", "Opportunities", "006", _fields(
-        "Name:string:120 AccountId:reference:Account StageName:picklist:Prospecting|"
-        "Qualification|Needs\u00a0Analysis|Proposal|Negotiation|Closed\u00a0Won|"
-        "Closed\u00a0Lost CloseDate:date Amount:currency Probability:percent "
-        "IsClosed:boolean IsWon:boolean Description:textarea OwnerId:reference:User",
-        required=["Name", "StageName", "CloseDate"])),
-    SObjectDef("Case", "Case", "Cases", "500", _fields(
-        "CaseNumber:string:30 Subject:string Status:picklist:New|Working|Escalated|Closed "
-        "Priority:picklist:High|Medium|Low Origin:picklist:Phone|Email|Web "
-        "Description:textarea AccountId:reference:Account ContactId:reference:Contact "
-        "IsClosed:boolean OwnerId:reference:User")),
-]  # fmt: skip
-# Picklist values with spaces are written with NBSP above so the spec splits on blanks.
-_OBJECTS = [
-    SObjectDef(o.name, o.label, o.label_plural, o.key_prefix,
-               tuple(FieldDef(f.name, f.type, f.label, f.length, f.nillable, f.createable,
-                              f.updateable, f.required, f.reference_to,
-                              tuple(v.replace("\u00a0", " ") for v in f.picklist))
-                     for f in o.fields), o.createable)
-    for o in _OBJECTS
-]  # fmt: skip
-_DERIVED = {"Name", "IsClosed", "IsWon", "CaseNumber"}  # computed by the store, never written
-_NAMED = {"Account", "Opportunity"}  # objects whose Name is written, not derived
-SOBJECTS: Mapping[str, SObjectDef] = {o.name.lower(): o for o in _OBJECTS}
-"""Every sObject type, keyed by lower-case name."""
+# Classes name the module callers import them from.
+FieldDef.__module__ = __name__
+SObjectDef.__module__ = __name__
 
 
 def get_sobject(name: str) -> SObjectDef | None:
@@ -372,7 +194,7 @@ def describe_global(*, api_version: str = "68.0") -> dict[str, object]:
     return {
         "encoding": "UTF-8",
         "maxBatchSize": 200,
-        "sobjects": [_global_entry(o, api_version) for o in _OBJECTS],
+        "sobjects": [_global_entry(o, api_version) for o in OBJECTS],
     }
 
 
@@ -474,13 +296,13 @@ def coerce_value(fdef: FieldDef, value: object) -> object:
         if ref is None:
             raise ApiErrorResponse(
                 400, "MALFORMED_ID",
-                f"{_label(fdef.name)}: id value of incorrect type: {text[:40]}", [fdef.name],
+                f"{field_label(fdef.name)}: id value of incorrect type: {text[:40]}", [fdef.name],
             )  # fmt: skip
         return ref
     if fdef.length and len(text) > fdef.length:
         raise ApiErrorResponse(
             400, "STRING_TOO_LONG",
-            f"{_label(fdef.name)}: data value too large: {text[:40]} (max length={fdef.length})",
+            f"{field_label(fdef.name)}: data value too large: {text[:40]} (max length={fdef.length})",
             [fdef.name],
         )  # fmt: skip
     return text
@@ -509,7 +331,7 @@ def validate_record(obj: SObjectDef, data: object, *, creating: bool) -> dict[st
                 400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}"
             )
         writable = fdef.createable if creating else fdef.updateable
-        if not writable or (fdef.name in _DERIVED and obj.name not in _NAMED):
+        if not writable or (fdef.name in DERIVED and obj.name not in NAMED):
             readonly.append(fdef.name)
             continue
         out[fdef.name] = coerce_value(fdef, value)
