@@ -65,7 +65,10 @@ class QueryCursors:
         ident, _, start = locator.partition("-")
         self._expire()
         cursor = self._cursors.get(ident)
-        if cursor is None or not start.isdigit() or not 0 < int(start) < len(cursor.records):
+        # A few ASCII digits only: str.isdigit() also accepts characters int() refuses
+        # ("²"), and int() refuses thousands of digits.
+        valid = start.isascii() and start.isdigit() and len(start) <= 9
+        if cursor is None or not valid or not 0 < int(start) < len(cursor.records):
             raise ApiErrorResponse(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return self._page(ident, int(start))
 

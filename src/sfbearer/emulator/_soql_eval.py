@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from ._soql_lexer import SoqlError, error_at, unescape
+from ._soql_lexer import SoqlError, compile_like, error_at
 from ._soql_parser import Cond, FieldRef, Literal, Query, parse
 from .schema import (
     NUMBER_TYPES,
@@ -242,10 +241,8 @@ def _compile(query: Query, obj: SObjectDef, cond: Cond, lookup: Lookup, now: dat
                 "INVALID_QUERY_FILTER_OPERATOR",
                 f"invalid operator on {_TYPE_WORDS.get(ftype, ftype)} field",
             )
-        pattern = re.compile(unescape(query.text, lit.raw, lit.pos + 1, like=True),
-                             re.IGNORECASE | re.DOTALL)  # fmt: skip
-        return lambda row: (v := path.value(row, lookup)) is not None and bool(
-            pattern.fullmatch(str(v)))  # fmt: skip
+        like = compile_like(query.text, lit.raw, lit.pos + 1)
+        return lambda row: (v := path.value(row, lookup)) is not None and like(str(v))
     if ftype == "boolean" and cond.op in ("<", "<=", ">", ">="):
         raise error_at(
             query.text,

@@ -7,11 +7,12 @@ Salesforce does (the query line, a caret, ``ERROR at Row:r:Column:c``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .schema import ApiErrorResponse
 
-__all__ = ["SoqlError", "Token", "error_at", "tokenize", "unescape"]
+__all__ = ["SoqlError", "Token", "compile_like", "error_at", "tokenize", "unescape"]
 
 
 class SoqlError(ApiErrorResponse):
@@ -87,27 +88,71 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def unescape(text: str, raw: str, pos: int, *, like: bool) -> str:
-    """A string literal's value; with ``like``, a regular expression for LIKE."""
-    out: list[str] = []
+def _scan(text: str, raw: str, pos: int) -> Iterator[tuple[str, bool]]:
+    """Each character of a string literal's body, and whether it was written escaped."""
     i = 0
     while i < len(raw):
         ch = raw[i]
         if ch == "\\":
             nxt = raw[i + 1]
             if nxt.lower() in _ESCAPES or nxt in "\\'\"":
-                lit = _ESCAPES.get(nxt.lower(), nxt)
-                out.append(re.escape(lit) if like else lit)
+                yield _ESCAPES.get(nxt.lower(), nxt), True
             elif nxt in "%_":
-                out.append(re.escape(nxt) if like else "\\" + nxt)
+                yield nxt, True
             else:
                 raise error_at(text, pos + i + 1, "MALFORMED_QUERY", "Invalid string literal "
                              f"'{raw[:40]}'. Illegal character sequence '\\{nxt}' in string literal.")  # fmt: skip
             i += 2
             continue
-        if like:
-            out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
-        else:
-            out.append(ch)
+        yield ch, False
         i += 1
-    return "".join(out)
+
+
+def unescape(text: str, raw: str, pos: int) -> str:
+    """A string literal's value (``\\%`` and ``\\_`` keep their backslash outside LIKE)."""
+    return "".join(
+        "\\" + ch if escaped and ch in "%_" else ch for ch, escaped in _scan(text, raw, pos)
+    )
+
+
+def compile_like(text: str, raw: str, pos: int) -> Callable[[str], bool]:
+    """A case-insensitive matcher for a LIKE pattern: ``%`` any run, ``_`` one character.
+
+    One regular expression with several ``.*`` tries every way of splitting a value that
+    almost matches (``'%a%a%a%a%c'`` on a long run of ``a``): minutes, under the store's lock.
+    So the pattern is cut at each ``%`` into pieces of fixed width: the first must start the
+    value, the last must end it, and the others are found left to right in between, each at
+    its leftmost place; that is exact for fixed-width pieces and never backtracks.
+    """
+    pieces: list[list[str]] = [[]]
+    for ch, escaped in _scan(text, raw, pos):
+        if escaped or ch not in "%_":
+            pieces[-1].append(re.escape(ch))
+        elif ch == "_":
+            pieces[-1].append(".")
+        else:
+            pieces.append([])
+    flags = re.IGNORECASE | re.DOTALL  # IGNORECASE folds one character to one character
+    compiled = [(re.compile("".join(p), flags), len(p)) for p in pieces]
+    if len(compiled) == 1:
+        whole = compiled[0][0]
+        return lambda value: whole.fullmatch(value) is not None
+    (first, first_width), *pieces_between, (last, last_width) = compiled
+    middle = [(piece, width) for piece, width in pieces_between if width]  # "%%" is "%"
+    needed = sum(width for _, width in compiled)
+
+    def match(value: str) -> bool:
+        if len(value) < needed or first.match(value) is None:
+            return False
+        end = len(value) - last_width
+        if last.fullmatch(value, end) is None:
+            return False
+        at = first_width
+        for piece, _ in middle:
+            found = piece.search(value, at, end)
+            if found is None:
+                return False
+            at = found.end()
+        return True
+
+    return match

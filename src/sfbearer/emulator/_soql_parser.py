@@ -217,9 +217,7 @@ class _Parser:
         tok = self.take()
         if tok.kind == "string":
             raw = tok.text[1:-1]
-            return Literal(
-                "string", unescape(self.text, raw, tok.pos + 1, like=False), tok.pos, raw
-            )
+            return Literal("string", unescape(self.text, raw, tok.pos + 1), tok.pos, raw)
         if tok.kind == "number":
             return Literal("number", float(tok.text), tok.pos)
         if tok.kind == "date":
@@ -238,7 +236,9 @@ class _Parser:
         if tok.kind == "ident":
             name, _, n = tok.upper.partition(":")
             takes_n = name.endswith("_N_DAYS") or name.startswith("N_")
-            if name in RANGES and bool(n) == takes_n:
+            # N is an integer of at most nine digits, like LIMIT's (and int() refuses
+            # strings of thousands of digits with a ValueError).
+            if name in RANGES and bool(n) == takes_n and len(n) <= 9:
                 return Literal("range", (name, int(n or 0)), tok.pos, tok.text)
         raise self.fail(tok)
 

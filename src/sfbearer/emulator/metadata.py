@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from xml.parsers import expat
 
 from sfbearer._exceptions import ConfigError
 
@@ -100,6 +103,42 @@ def _split(text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.strip() for p in (text or "").split(",") if p.strip()))
 
 
+class _DeclaresDtd(Exception):
+    pass
+
+
+def _declares_dtd(data: bytes) -> bool:
+    """Whether the document declares a DTD, seen by the XML parser itself.
+
+    The byte pattern ``_DTD`` cannot see a declaration in UTF-16 (or any encoding that does not
+    spell ``<!DOCTYPE`` in ASCII bytes); the parser decodes first. A document it cannot
+    parse is left to the real parse, which reports it.
+    """
+    parser = expat.ParserCreate()
+
+    def refuse(*_: object) -> None:
+        raise _DeclaresDtd
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    try:
+        parser.Parse(data, True)
+    except _DeclaresDtd:
+        return True
+    except expat.ExpatError:
+        return False
+    return False
+
+
+@contextmanager
+def _listing(directory: Path) -> Iterator[None]:
+    """Turn an unreadable directory into a MetadataError that names it."""
+    try:
+        yield
+    except OSError as exc:
+        raise MetadataError(f"{directory}: cannot be read ({exc.strerror})") from None
+
+
 def _load(path: Path, root_type: str) -> dict[str, str]:
     """The simple child elements of one metadata file, by local name."""
     try:
@@ -109,7 +148,7 @@ def _load(path: Path, root_type: str) -> dict[str, str]:
         raise MetadataError(f"{path}: cannot be read ({exc.strerror})") from None
     if len(data) > MAX_FILE_BYTES:
         raise MetadataError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
-    if _DTD.search(data):
+    if _DTD.search(data) or _declares_dtd(data):
         raise MetadataError(
             f"{path}: DOCTYPE and ENTITY declarations are not allowed in metadata files"
         )
@@ -135,9 +174,10 @@ def _load(path: Path, root_type: str) -> dict[str, str]:
 
 def _files(base: Path, folder: str, suffix: str) -> list[Path]:
     directory = base / folder
-    if not directory.is_dir():
-        return []
-    found = sorted(p for p in directory.iterdir() if p.name.endswith(suffix) and p.is_file())
+    with _listing(directory):
+        if not directory.is_dir():
+            return []
+        found = sorted(p for p in directory.iterdir() if p.name.endswith(suffix) and p.is_file())
     if len(found) > MAX_FILES:
         raise MetadataError(f"{directory}: more than {MAX_FILES} metadata files")
     return found
@@ -177,15 +217,20 @@ def read_app_metadata(directory: str | Path) -> tuple[AppSpec, ...]:
             (the message names it), or no External Client App at all.
     """
     base = Path(directory)
-    if not base.is_dir():
-        raise MetadataError(f"{base}: not a directory")
-    if not (base / "externalClientApps").is_dir():
-        # A project root holds force-app/main/default/externalClientApps: look a few levels
-        # down, not through a whole tree.
-        patterns = ("*/externalClientApps", "*/*/externalClientApps", "*/*/*/externalClientApps")
-        nested = sorted({p.parent for pat in patterns for p in base.glob(pat) if p.is_dir()})
-        if len(nested) == 1:
-            base = nested[0]
+    with _listing(base):
+        if not base.is_dir():
+            raise MetadataError(f"{base}: not a directory")
+        if not (base / "externalClientApps").is_dir():
+            # A project root holds force-app/main/default/externalClientApps: look a few
+            # levels down, not through a whole tree.
+            patterns = (
+                "*/externalClientApps",
+                "*/*/externalClientApps",
+                "*/*/*/externalClientApps",
+            )
+            nested = sorted({p.parent for pat in patterns for p in base.glob(pat) if p.is_dir()})
+            if len(nested) == 1:
+                base = nested[0]
     apps: dict[str, AppSpec] = {}
     for path in _files(base, "externalClientApps", ".eca-meta.xml"):
         f = _load(path, "ExternalClientApplication")

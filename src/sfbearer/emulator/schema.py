@@ -151,7 +151,7 @@ def parse_datetime(text: str) -> datetime | None:
             int(year), int(month), int(day), int(hour), int(minute), int(second),
             int((frac or "0")[:6].ljust(6, "0")), tzinfo=tz,
         ).astimezone(UTC)  # fmt: skip
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
         return None
 
 
