@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from sfbearer._exceptions import ConfigError
 from sfbearer.cache._base import TokenCache, cache_key
@@ -17,11 +18,12 @@ from sfbearer.cache.memory import MemoryCache
 __all__ = ["MemoryCache", "TokenCache", "cache_key", "make_cache"]
 
 
-def make_cache(spec: str | TokenCache | None) -> TokenCache:
+def make_cache(spec: str | TokenCache | Any | None) -> TokenCache:
     """Build a cache from a spec: ``memory``, ``file:PATH``, ``redis://...`` or a cache object.
 
-    ``file:`` and ``redis://`` caches live in ``sfbearer.cache.file`` / ``sfbearer.cache.redis``
-    and each provides ``from_spec(spec)``.
+    ``file:`` and ``redis://`` caches live in ``sfbearer.cache.file`` /
+    ``sfbearer.cache.redis_cache`` and each provides ``from_spec(spec)``; an existing
+    ``redis.Redis`` client is accepted too.
 
     Raises:
         ConfigError: an unknown spec, or a cache whose module is not available.
@@ -31,6 +33,11 @@ def make_cache(spec: str | TokenCache | None) -> TokenCache:
     if not isinstance(spec, str):
         if isinstance(spec, TokenCache):
             return spec
+        if type(spec).__module__.split(".")[0] == "redis" and hasattr(spec, "register_script"):
+            # an existing redis.Redis client: share tokens through it
+            from sfbearer.cache.redis_cache import from_client
+
+            return from_client(spec)
         raise ConfigError(f"not a token cache: {type(spec).__name__}")
     text = spec.strip()
     if text in ("", "memory"):
@@ -38,7 +45,7 @@ def make_cache(spec: str | TokenCache | None) -> TokenCache:
     if text.startswith("file:"):
         module_name, kind = "sfbearer.cache.file", "file"
     elif text.startswith(("redis://", "rediss://", "unix://")):
-        module_name, kind = "sfbearer.cache.redis", "Redis"
+        module_name, kind = "sfbearer.cache.redis_cache", "Redis"
     else:
         raise ConfigError(
             f"unknown token cache {text!r}",
