@@ -103,10 +103,10 @@ def reset_credentials(creds: Any) -> None:
     failure) and, when the credentials built their own, a fresh HTTP client. A client the
     caller passed in as ``http=`` is theirs to manage.
     """
-    from sfbearer.credentials import _Slot
+    from sfbearer._refresh import TokenSlot
 
     old = creds._slot
-    slot = _Slot()
+    slot = TokenSlot()
     slot.token = old.token
     slot.invalidated = old.invalidated
     object.__setattr__(creds, "_slot", slot)

@@ -7,7 +7,7 @@ another owner-checked script, so a holder whose lease lapsed can never delete a 
 else took since. The TTL is short: a holder that crashes (no renewal) frees the fleet within
 seconds; a slow one keeps its lease for as long as it is alive.
 
-Waiters poll with a growing interval (capped at 200 ms); once they hold the lock, the
+Waiters poll with a growing interval (capped at 50 ms); once they hold the lock, the
 credentials read the cache first and find the token the previous holder stored, instead of
 logging in themselves.
 """
@@ -46,7 +46,7 @@ end
 return 0
 """
 
-_MAX_POLL = 0.2
+_MAX_POLL = 0.05
 
 
 class RedisLock:

@@ -180,6 +180,7 @@ class FileCache:
                     timeout=self.lock_timeout,
                     mode=0o600,
                     thread_local=True,
+                    poll_interval=0.01,  # waiters notice the end of a refresh quickly
                 )
                 self._locks[key] = lock
             return lock

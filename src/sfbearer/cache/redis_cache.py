@@ -114,7 +114,7 @@ class RedisCache:
         encryption_key: str | bytes | Sequence[str | bytes] | None = None,
         lock_ttl: float = DEFAULT_LOCK_TTL,
         lock_timeout: float = 120.0,
-        poll_interval: float = 0.02,
+        poll_interval: float = 0.01,
         retry_interval: float = 5.0,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
