@@ -34,6 +34,7 @@ __all__ = [
     "register",
     "reset_credentials",
     "reset_memory_cache",
+    "reset_rest_client",
     "run_child_hooks",
 ]
 
@@ -122,6 +123,23 @@ def reset_credentials(creds: Any) -> None:
             proxy=creds.proxy, ca_bundle=creds.ca_bundle, timeout=creds.timeout
         )
         object.__setattr__(creds, "_http", fresh)
+
+
+def reset_rest_client(client: Any) -> None:
+    """Make a :class:`~sfbearer.SalesforceClient` usable in a forked child.
+
+    Its pooled connections are the parent's sockets: the child gets a new ``httpx.Client``
+    with the same auth and options. A custom transport passed in (``transport=``) is kept.
+    """
+    from sfbearer._exchange import http_options
+    from sfbearer._http import httpx
+
+    client._lock = threading.Lock()
+    old = client._http
+    if type(old._transport) is not httpx.HTTPTransport:
+        return
+    keep_forever(old)
+    client._http = httpx.Client(auth=old.auth, **http_options(client.credentials))
 
 
 def reset_memory_cache(cache: Any) -> None:

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from sfbearer import _fork
 from sfbearer._exchange import http_options
 from sfbearer._http import httpx
 from sfbearer._rest import (
@@ -62,6 +63,7 @@ class SalesforceClient:
         self._http = httpx.Client(
             auth=SalesforceAuth(credentials), transport=transport, **http_options(credentials)
         )
+        _fork.register(self, _fork.reset_rest_client)  # no pooled socket shared with a parent
 
     # -- plumbing -------------------------------------------------------------------------
     def _url(self, path: str) -> str:

@@ -95,8 +95,8 @@ def run_hold_lock(cfg: dict[str, Any]) -> None:
 def run_preload(cfg: dict[str, Any]) -> None:
     """The parent of a preforking server: warm up, then fork while a refresh is in flight."""
     creds = make_credentials(cfg)
-    with SalesforceClient(creds, api_version="68.0") as client:
-        client.limits()  # the parent used the credentials (token held, connections pooled)
+    client = SalesforceClient(creds, api_version="68.0")
+    client.limits()  # the parent used the credentials (token held, connections pooled)
     first = creds.token()
     # A refresh in flight in another thread when we fork: it holds the slot's single flight
     # and the cache lock; the children must not inherit either.
@@ -119,6 +119,7 @@ def run_preload(cfg: dict[str, Any]) -> None:
             try:
                 signal_alarm(cfg.get("child_timeout", 20))
                 token = creds.token()
+                client.limits()  # the parent's client: its pooled socket is not ours
                 with SalesforceClient(creds, api_version="68.0") as child_client:
                     child_client.limits()
                 creds.cache.get(creds.cache_key)
@@ -130,6 +131,8 @@ def run_preload(cfg: dict[str, Any]) -> None:
         children.append(pid)
     in_flight.join()
     codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    client.limits()  # and the parent's connections still work
+    client.close()
     emit(event="preload", codes=codes)
 
 

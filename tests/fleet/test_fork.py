@@ -13,6 +13,7 @@ import httpx
 
 from sfbearer import _fork
 from sfbearer.cache.file import FileCache
+from sfbearer.client import SalesforceClient
 from sfbearer.credentials import JWTBearerCredentials
 from sfbearer.keys import KeyPair
 
@@ -120,3 +121,33 @@ def test_a_file_cache_in_a_child_locks_and_writes(tmp_path: Path) -> None:
     assert in_child(check) == 0
     holder.join()
     assert cache.get(KEY) == make_token("00Dxx!AQ.child")
+
+
+def test_a_rest_client_in_a_child_gets_its_own_connections(key_pair: KeyPair) -> None:
+    creds = JWTBearerCredentials(
+        client_id="cid", username="u@x.com", private_key=key_pair.private_key,
+        environment="http://127.0.0.1:9",
+    )  # fmt: skip
+    client = SalesforceClient(creds, api_version="68.0")
+    mocked = SalesforceClient(
+        creds, api_version="68.0", transport=httpx.MockTransport(lambda r: httpx.Response(200))
+    )
+    parent_http, parent_mocked = client._http, mocked._http
+
+    def check() -> bool:
+        fresh = client._http
+        return (
+            fresh is not parent_http
+            and fresh.auth is parent_http.auth
+            and fresh.timeout == parent_http.timeout
+            and not fresh.follow_redirects
+            and mocked._http is parent_mocked  # a transport passed in is the caller's
+        )
+
+    try:
+        assert in_child(check) == 0
+        assert client._http is parent_http
+    finally:
+        client.close()
+        mocked.close()
+        creds.close()
