@@ -31,6 +31,8 @@ from sfbearer.keys import KeyPair, write_key_pair
 USERNAME = "fleet@acme.com"
 WORKER = Path(__file__).with_name("fleet_worker.py")
 _TEST_REDIS_VAR = "SFBEARER_TEST_REDIS_URL"
+# Read at import: the suite's autouse fixture clears SFBEARER_* variables for each test.
+_CI_REDIS_URL = os.environ.get(_TEST_REDIS_VAR, "")
 
 
 def _required() -> bool:
@@ -89,7 +91,7 @@ def _skip_or_fail(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def _session_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
-    url = os.environ.get(_TEST_REDIS_VAR)
+    url = _CI_REDIS_URL or os.environ.get(_TEST_REDIS_VAR)
     if url:
         yield url
         return

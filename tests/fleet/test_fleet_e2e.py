@@ -84,9 +84,9 @@ def test_cold_fleet_logs_in_once_then_once_more_after_revocation(
 def test_slow_login_under_a_short_redis_lease_is_still_one_login(
     org: Org, fleet: Fleet, redis_url: str, prefix: str
 ) -> None:
-    # The login takes 4x the lock's lease: only renewal by the holder keeps the others out.
-    org.sf.faults.update(latency=2.0, scope="token")
-    spec = _spec("redis", org, redis_url, prefix, lock_ttl="0.5")
+    # The login takes 2.5x the lock's lease: only renewal by the holder keeps the others out.
+    org.sf.faults.update(latency=2.5, scope="token")
+    spec = _spec("redis", org, redis_url, prefix, lock_ttl="1")
     config = org.worker_config(spec, threads=4, calls=1, go=[fleet.go_file("go")])
     workers = fleet.start(config, 4)
     for w in workers:
