@@ -42,7 +42,6 @@ log = logging.getLogger("sfbearer.fork")
 
 T = TypeVar("T")
 
-_lock = threading.Lock()
 _hooks: dict[int, tuple[weakref.ref[Any], Callable[[Any], None]]] = {}
 # Objects a child must neither use nor destroy: closing an inherited TLS connection or
 # releasing an inherited lock could act on the parent's resource. Kept referenced (never
@@ -62,14 +61,14 @@ def register(obj: T, reset: Callable[[T], None]) -> T:
     key = id(obj)
 
     def _forget(_: weakref.ref[Any], key: int = key) -> None:
-        with _lock:
-            entry = _hooks.get(key)
-            if entry is not None and entry[0]() is None:
-                del _hooks[key]
+        # No lock here: a garbage collection can run this callback in a thread that is
+        # inside register(), and single dict operations are atomic anyway. The id cannot be
+        # reused before this runs (the object's memory is freed after its callbacks).
+        entry = _hooks.get(key)
+        if entry is not None and entry[0]() is None:
+            _hooks.pop(key, None)
 
-    ref = weakref.ref(obj, _forget)
-    with _lock:
-        _hooks[key] = (ref, reset)
+    _hooks[key] = (weakref.ref(obj, _forget), reset)
     return obj
 
 
@@ -80,11 +79,7 @@ def keep_forever(obj: object) -> None:
 
 def run_child_hooks() -> None:
     """Run every registered reset; :func:`os.register_at_fork` calls this in the child."""
-    global _lock
-    # Another thread of the parent may have held the registry lock at fork time: in the
-    # child no other thread exists, so a fresh lock is correct and the dict is consistent
-    # enough to copy (the GIL made every mutation atomic).
-    _lock = threading.Lock()
+    # In the child no other thread exists; the GIL made every mutation of the registry atomic.
     entries = list(_hooks.values())
     for ref, reset in entries:
         obj = ref()
