@@ -113,10 +113,13 @@ def redis_url(_session_redis: str | None) -> str:
     assert _session_redis is not None
     import redis
 
+    client = redis.Redis.from_url(_session_redis, socket_connect_timeout=2)
     try:
-        redis.Redis.from_url(_session_redis, socket_connect_timeout=2).ping()
+        client.ping()
     except redis.RedisError as exc:
         _skip_or_fail(f"Redis at {_session_redis} does not answer ({type(exc).__name__})")
+    finally:
+        client.close()
     return _session_redis
 
 

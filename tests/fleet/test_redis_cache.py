@@ -274,7 +274,8 @@ def test_redis_down_falls_back_to_memory_then_redis_back_is_used_again(
 
     private_redis.start()  # same port, empty
     cache.put(KEY, third)
-    assert redis.Redis.from_url(private_redis.url).exists(f"sfbearer:token:{KEY}") == 0
+    with redis.Redis.from_url(private_redis.url) as direct:
+        assert direct.exists(f"sfbearer:token:{KEY}") == 0
     clock.now += 5.0  # the retry interval passed
     with caplog.at_level(logging.WARNING, "sfbearer.cache"):
         assert cache.get(KEY) is None  # Redis is the truth again
