@@ -245,3 +245,16 @@ def test_the_lock_excludes_threads_of_one_process_and_is_reentrant(cache: FileCa
     for t in threads:
         t.join()
     assert most == 1
+
+
+def test_the_shared_caches_are_exported_lazily() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sfbearer.cache as c; assert 'redis' not in sys.modules; "
+        "from sfbearer.cache import FileCache, RedisCache; assert 'redis' in sys.modules; "
+        "print(FileCache.__module__, RedisCache.__module__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["sfbearer.cache.file", "sfbearer.cache.redis_cache"]

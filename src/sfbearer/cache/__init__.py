@@ -9,13 +9,27 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sfbearer._exceptions import ConfigError
 from sfbearer.cache._base import TokenCache, cache_key
 from sfbearer.cache.memory import MemoryCache
 
-__all__ = ["MemoryCache", "TokenCache", "cache_key", "make_cache"]
+if TYPE_CHECKING:
+    from sfbearer.cache.file import FileCache
+    from sfbearer.cache.redis_cache import RedisCache
+
+__all__ = ["FileCache", "MemoryCache", "RedisCache", "TokenCache", "cache_key", "make_cache"]
+
+# Imported on first use: the Redis cache needs the optional ``redis`` package.
+_LAZY = {"FileCache": "sfbearer.cache.file", "RedisCache": "sfbearer.cache.redis_cache"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sfbearer.cache' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 def make_cache(spec: str | TokenCache | Any | None) -> TokenCache:
