@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +33,7 @@ def key_files(tmp_path: Path, key_pair: KeyPair) -> tuple[Path, Path]:
 @pytest.fixture(autouse=True)
 def _isolated_environment(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
+) -> None:
     """No test reads the developer's own sfbearer configuration or SFBEARER_* variables."""
     for name in list(os.environ):
         if name.startswith(_ENV_PREFIX) and name != "SFBEARER_REQUIRE_SERVICES":
@@ -43,4 +42,3 @@ def _isolated_environment(
     monkeypatch.setenv("SFBEARER_CONFIG", str(config_dir / "config.toml"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "120")
-    yield
