@@ -1,4 +1,4 @@
-"""Safe file writing: created with the final mode (no chmod race), written atomically."""
+"""Safe file I/O: writes created with the final mode (no chmod race) and atomic; bounded reads."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import contextlib
 import errno
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write", "exclusive_write"]
+__all__ = ["atomic_write", "exclusive_write", "read_bounded"]
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -84,3 +85,36 @@ def exclusive_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o
         with contextlib.suppress(OSError):
             os.unlink(tmp)
     _fsync_dir(target.parent)
+
+
+def read_bounded(
+    path: str | os.PathLike[str],
+    limit: int,
+    error_cls: Callable[[str], BaseException],
+    what: str,
+    *,
+    content: str,
+) -> bytes:
+    """The bytes of ``path`` when it holds at most ``limit`` of them, else ``error_cls``.
+
+    At most ``limit + 1`` bytes are read, whatever the file's size (a FIFO or a huge file
+    cannot exhaust memory). The messages are ``"{what} not found: {path}"``,
+    ``"cannot read {what} {path}: {reason}"`` and ``"{path} is too large to be {content}"``.
+
+    Example:
+        >>> data = read_bounded("server.crt", 65536, CertificateError, "certificate",
+        ...                     content="a certificate")  # doctest: +SKIP
+
+    Raises:
+        BaseException: whatever ``error_cls`` builds from the message.
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except FileNotFoundError:
+        raise error_cls(f"{what} not found: {os.fspath(path)}") from None
+    except OSError as exc:
+        raise error_cls(f"cannot read {what} {os.fspath(path)}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise error_cls(f"{os.fspath(path)} is too large to be {content}")
+    return data

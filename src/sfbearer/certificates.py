@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sfbearer._exceptions import CertificateError
+from sfbearer._files import read_bounded
 
 if TYPE_CHECKING:
     # cryptography.x509 costs ~20 ms to import; loading a key and minting never need it, and
@@ -167,17 +168,13 @@ def load_certificate(source: str | os.PathLike[str] | bytes) -> CertificateInfo:
     """
     if isinstance(source, bytes):
         data, where = source, "the certificate data"
+        if len(data) > _MAX_CERTIFICATE_BYTES:
+            raise CertificateError(f"{where} is too large to be a certificate")
     else:
-        where = str(source)
-        try:
-            with open(source, "rb") as fh:
-                data = fh.read(_MAX_CERTIFICATE_BYTES + 1)
-        except FileNotFoundError:
-            raise CertificateError(f"certificate not found: {where}") from None
-        except OSError as exc:
-            raise CertificateError(f"cannot read certificate {where}: {exc.strerror}") from None
-    if len(data) > _MAX_CERTIFICATE_BYTES:
-        raise CertificateError(f"{where} is too large to be a certificate")
+        where = os.fspath(source)
+        data = read_bounded(
+            source, _MAX_CERTIFICATE_BYTES, CertificateError, "certificate", content="a certificate"
+        )
     from cryptography import x509
 
     if b"PRIVATE KEY-----" in data:

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from sfbearer._exceptions import KeyFileError
-from sfbearer._files import atomic_write, exclusive_write
+from sfbearer._files import atomic_write, exclusive_write, read_bounded
 
 # certificates live in their own module; they are part of this module's public surface
 from sfbearer.certificates import (
@@ -211,15 +211,7 @@ def load_private_key(
     p = Path(path)
     if check_permissions:
         check_key_file_permissions(p)
-    try:
-        with open(p, "rb") as fh:
-            data = fh.read(_MAX_KEY_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise KeyFileError(f"key file not found: {p}") from None
-    except OSError as exc:
-        raise KeyFileError(f"cannot read key file {p}: {exc.strerror}") from None
-    if len(data) > _MAX_KEY_FILE_BYTES:
-        raise KeyFileError(f"{p} is too large to be a private key")
+    data = read_bounded(p, _MAX_KEY_FILE_BYTES, KeyFileError, "key file", content="a private key")
     return _parse_private_key(data, passphrase, source=str(p))
 
 
