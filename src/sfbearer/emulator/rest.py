@@ -98,10 +98,13 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return value
 
 
-def _resources(version: str) -> dict[str, str]:
+def _resources(version: str, identity: str) -> dict[str, str]:
     base = f"/services/data/v{version}"
     names = ("sobjects", "query", "queryAll", "limits", "search", "recent", "tooling", "composite")
-    return {name: f"{base}/{name}" for name in names}
+    resources = {name: f"{base}/{name}" for name in names}
+    # As in Salesforce: the caller's own identity URL, absolute (jsforce's identity() reads it).
+    resources["identity"] = identity
+    return resources
 
 
 def _limits(ctx: Context) -> dict[str, Any]:
@@ -132,7 +135,7 @@ async def _dispatch(request: Request, ctx: Context, parts: list[str]) -> Respons
     session = _authenticate(request, ctx)
     rest = parts[1:]
     if not rest:
-        return JSONResponse(_resources(version))
+        return JSONResponse(_resources(version, ctx.identity_url(session.user_id)))
     head = rest[0]
     if head == "limits" and len(rest) == 1:
         return JSONResponse(_limits(ctx))
