@@ -1,11 +1,10 @@
-"""Fixtures for the operations tests: certificates with chosen validity, and an in-process CLI."""
+"""Fixtures for the operations tests: certificates with chosen validity (``run_cli`` comes
+from the suite's conftest)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from sfbearer.cli import main
 from sfbearer.keys import KeyPair
 
 MakeCert = Callable[..., Path]
@@ -51,26 +49,3 @@ def make_cert(tmp_path: Path, key_pair: KeyPair) -> MakeCert:
         return path
 
     return make
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-
-RunCli = Callable[..., Result]
-
-
-@pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
-    """Run ``sfbearer ARGS`` in-process; return the exit code and captured output."""
-
-    def run(*args: str | os.PathLike[str]) -> Result:
-        capsys.readouterr()
-        code = main([os.fspath(a) for a in args])
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run

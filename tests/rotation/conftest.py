@@ -1,18 +1,15 @@
-"""Fixtures for the rotation and promotion tests: an in-process CLI, an emulated org with
-one External Client App, and a saved profile pointing at it."""
+"""Fixtures for the rotation and promotion tests: an emulated org with one External Client
+App, and a saved profile pointing at it (``run_cli`` comes from the suite's conftest)."""
 
 from __future__ import annotations
 
-import io
-import os
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from sfbearer.cli import main
+from cli_result import RunCli
 from sfbearer.config import Profile, save_profile
 from sfbearer.emulator import Emulator
 
@@ -20,35 +17,7 @@ USERNAME = "integration@acme.com"
 PERMISSION_SET = "Acme_Integration"
 APP = "Acme_Sync"
 
-
-@dataclass(frozen=True)
-class CliResult:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-RunCli = Callable[..., CliResult]
-
-
-@pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunCli:
-    """Run ``sfbearer ARGS`` in-process (stdin empty and not a terminal)."""
-
-    def run(*args: str | os.PathLike[str]) -> CliResult:
-        stdin = io.StringIO("")
-        stdin.isatty = lambda: False  # type: ignore[method-assign]
-        monkeypatch.setattr(sys, "stdin", stdin)
-        capsys.readouterr()
-        code = main([os.fspath(a) for a in args])
-        out, err = capsys.readouterr()
-        return CliResult(code, out, err)
-
-    return run
+__all__ = ["APP", "PERMISSION_SET", "USERNAME", "Org", "RunCli", "org", "prod"]
 
 
 @dataclass
