@@ -79,11 +79,14 @@ def needs_passphrase(profile: Profile) -> bool:
     return bool(data) and is_encrypted_private_key(data)
 
 
-def load_signer(profile: Profile, *, passphrase: str | None = None) -> Signer:
+def load_signer(
+    profile: Profile, *, passphrase: str | None = None, pin: str | None = None
+) -> Signer:
     """The profile's signer: a key file (permissions checked), a PEM in a variable, or a URI.
 
     The passphrase comes from ``passphrase``, else ``passphrase_env``, else
-    ``passphrase_file``, else ``SFBEARER_KEY_PASSPHRASE``.
+    ``passphrase_file``, else ``SFBEARER_KEY_PASSPHRASE``. ``pin`` is the HSM user PIN for a
+    ``pkcs11:`` URI without a ``pin-source`` (the CLI prompts for it on a terminal).
 
     Raises:
         KeyFileError: the key cannot be loaded (missing, unsafe permissions, wrong type or
@@ -111,7 +114,7 @@ def load_signer(profile: Profile, *, passphrase: str | None = None) -> Signer:
                 "installation",
                 hint="install the extra: pip install 'sfbearer[pkcs11]' or 'sfbearer[kms]'",
             ) from None
-        signer: Signer = resolve_signer(profile.jwt_key_file)
+        signer: Signer = resolve_signer(profile.jwt_key_file, pin=pin)
         return signer
     from sfbearer.keys import load_private_key
 

@@ -21,7 +21,7 @@ from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sfbearer._exceptions import CertificateError, KeyFileError
+from sfbearer._exceptions import CertificateError, KeyFileError, SfBearerError
 from sfbearer.keys import (
     MIN_KEY_SIZE,
     CertificateInfo,
@@ -32,7 +32,13 @@ from sfbearer.keys import (
     load_private_key,
 )
 
-__all__ = ["EXPIRY_WARNING_DAYS", "Finding", "check_key_files", "worst_exit_code"]
+__all__ = [
+    "EXPIRY_WARNING_DAYS",
+    "Finding",
+    "check_key_files",
+    "check_signer",
+    "worst_exit_code",
+]
 
 EXPIRY_WARNING_DAYS = 30
 Status = Literal["ok", "warn", "fail", "error"]
@@ -131,6 +137,33 @@ def _check_validity(info: CertificateInfo, now: dt.datetime, warn_days: int) -> 
     return Finding("validity", "ok", message)
 
 
+def _check_pair(
+    public_key: rsa.RSAPublicKey | None,
+    cert_file: Path,
+    now: dt.datetime,
+    warn_days: int,
+    owner: str,
+) -> list[Finding]:
+    """The certificate, its match with the key, and its validity."""
+    cert_finding, info = _check_certificate(cert_file)
+    findings = [cert_finding]
+    if public_key is not None and info is not None:
+        if key_matches_certificate(public_key, info.certificate):
+            findings.append(Finding("match", "ok", f"the certificate carries {owner}'s public key"))
+        else:
+            findings.append(
+                Finding(
+                    "match",
+                    "fail",
+                    f"the certificate does not belong to {owner}",
+                    "upload the certificate made with this key, or use the matching key",
+                )
+            )
+    if info is not None:
+        findings.append(_check_validity(info, now, warn_days))
+    return findings
+
+
 def check_key_files(
     key_path: str | os.PathLike[str],
     cert_path: str | os.PathLike[str],
@@ -148,20 +181,66 @@ def check_key_files(
     findings = [_check_permissions(key_file)]
     key_finding, key = _check_key(key_file, passphrase)
     findings.append(key_finding)
-    cert_finding, info = _check_certificate(cert_file)
-    findings.append(cert_finding)
-    if key is not None and info is not None:
-        if key_matches_certificate(key.public_key(), info.certificate):
-            findings.append(Finding("match", "ok", "the certificate carries this key's public key"))
-        else:
+    public_key = key.public_key() if key is not None else None
+    findings.extend(_check_pair(public_key, cert_file, current, warn_days, "this key"))
+    return findings
+
+
+def check_signer(
+    uri: str,
+    cert_path: str | os.PathLike[str],
+    *,
+    pin: str | None = None,
+    now: dt.datetime | None = None,
+    warn_days: int = EXPIRY_WARNING_DAYS,
+) -> list[Finding]:
+    """Check a key in an HSM or KMS (a ``pkcs11:`` / ``awskms:`` URI) and its certificate.
+
+    The checks: the signer opens (module, token, PIN, key type and size, sign permission, or
+    the KMS key spec and usage), it answers a test signature that its public key verifies,
+    then the certificate, the match and the validity as :func:`check_key_files` does. There
+    is no file permission to check: the key is not a file.
+
+    Example:
+        >>> uri = "awskms:alias/sfbearer-jwt?region=eu-west-1"
+        >>> [f.check for f in check_signer(uri, "server.crt")]  # doctest: +SKIP
+        ['signer', 'signature', 'certificate', 'match', 'validity']
+
+    Never raises for a bad signer or file: every problem is a :class:`Finding`.
+    """
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from sfbearer.signers.uri import resolve_signer
+
+    current = now or dt.datetime.now(dt.UTC)
+    findings: list[Finding] = []
+    public_key: rsa.RSAPublicKey | None = None
+    try:
+        signer = resolve_signer(uri, pin=pin)
+        public_key = signer.public_key()
+    except SfBearerError as exc:
+        # the signer cannot be opened: a configuration problem, as for an unreadable file
+        findings.append(Finding("signer", "error", exc.message, exc.hint))
+    if public_key is not None:
+        findings.append(
+            Finding("signer", "ok", f"RSA {public_key.key_size} bits, key id {signer.key_id}")
+        )
+        probe = b"sfbearer keys check " + current.isoformat().encode()
+        try:
+            public_key.verify(signer.sign(probe), probe, padding.PKCS1v15(), hashes.SHA256())
+            findings.append(Finding("signature", "ok", "a test signature verifies (RS256)"))
+        except SfBearerError as exc:
+            findings.append(Finding("signature", "fail", exc.message, exc.hint))
+        except InvalidSignature:
             findings.append(
                 Finding(
-                    "match",
+                    "signature",
                     "fail",
-                    "the certificate does not belong to this key",
-                    "upload the certificate made with this key, or use the matching key",
+                    "the signer's signature does not verify with its own public key",
+                    "check the HSM / KMS key: it must sign RSASSA-PKCS1-v1_5 with SHA-256",
                 )
             )
-    if info is not None:
-        findings.append(_check_validity(info, current, warn_days))
+    findings.extend(_check_pair(public_key, Path(cert_path), current, warn_days, "this signer"))
     return findings

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -153,3 +155,76 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+
+
+KMS_REGION = "eu-west-1"
+
+
+class Kms:
+    """moto's KMS, taught to honour MessageType=DIGEST, with a call counter for Sign."""
+
+    def __init__(self) -> None:
+        import boto3
+
+        self.client = boto3.client("kms", region_name=KMS_REGION)
+        self.sign_calls = 0
+        self.throttle_next = 0
+
+    def rsa_key(self, spec: str = "RSA_2048", usage: str = "SIGN_VERIFY") -> dict[str, Any]:
+        meta: dict[str, Any] = self.client.create_key(KeySpec=spec, KeyUsage=usage)["KeyMetadata"]
+        return meta
+
+
+@pytest.fixture
+def kms(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Kms]:
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+    from moto import mock_aws
+    from moto.core.exceptions import JsonRESTError
+    from moto.kms import responses, utils
+
+    # moto signs every message as RAW (its docs say DIGEST is not implemented), so a
+    # digest would be hashed twice. Real KMS signs the digest as given; make moto do so.
+    state = threading.local()
+    original_response_sign = responses.KmsResponse.sign
+    original_key_sign = utils.RSAPrivateKey.sign
+    holder: dict[str, Kms] = {}
+
+    def response_sign(self: Any) -> str:
+        fake = holder["kms"]
+        fake.sign_calls += 1
+        if fake.throttle_next > 0:
+            fake.throttle_next -= 1
+            raise JsonRESTError("ThrottlingException", "Rate exceeded")
+        state.digest = self._get_param("MessageType") == "DIGEST"
+        try:
+            return str(original_response_sign(self))
+        finally:
+            state.digest = False
+
+    def key_sign(self: Any, message: bytes, signing_algorithm: str) -> bytes:
+        if getattr(state, "digest", False):
+            pad, algorithm = self._RSAPrivateKey__padding_and_hash_algorithm(signing_algorithm)
+            assert len(message) == algorithm.digest_size  # KMS refuses other lengths
+            return bytes(self.private_key.sign(message, pad, Prehashed(algorithm)))
+        return bytes(original_key_sign(self, message, signing_algorithm))
+
+    monkeypatch.setattr(responses.KmsResponse, "sign", response_sign)
+    monkeypatch.setattr(utils.RSAPrivateKey, "sign", key_sign)
+    with mock_aws():
+        holder["kms"] = Kms()
+        yield holder["kms"]
+
+
+def private_key_object(softhsm: SoftHsm, label: str):  # type: ignore[no-untyped-def]
+    """The raw python-pkcs11 key object, through the signer's own logged-in session."""
+    import pkcs11
+
+    from sfbearer.signers.pkcs11 import PKCS11Signer
+
+    signer = PKCS11Signer(softhsm.uri(label), pin=USER_PIN)
+    return signer._module.call(
+        lambda s: s.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=label),
+        token=signer._token,
+        pin=USER_PIN,
+        what="test",
+    ), signer

@@ -18,22 +18,9 @@ from sfbearer.signers import Signer, resolve_signer
 from sfbearer.signers.pkcs11 import PKCS11Signer, generate_pkcs11_key
 from sfbearer.signers.x509 import build_self_signed_certificate
 
-from .conftest import USER_PIN, SoftHsm
+from .conftest import USER_PIN, SoftHsm, private_key_object
 
 pytestmark = pytest.mark.softhsm
-
-
-def _private_key_object(softhsm: SoftHsm, label: str):  # type: ignore[no-untyped-def]
-    """The raw python-pkcs11 key object, through the signer's own logged-in session."""
-    import pkcs11
-
-    signer = PKCS11Signer(softhsm.uri(label), pin=USER_PIN)
-    return signer._module.call(
-        lambda s: s.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=label),
-        token=signer._token,
-        pin=USER_PIN,
-        what="test",
-    ), signer
 
 
 def test_generated_key_signs_and_is_a_signer(hsm_signer: PKCS11Signer) -> None:
@@ -53,7 +40,7 @@ def test_generated_key_cannot_be_extracted(softhsm: SoftHsm, hsm_signer: PKCS11S
     import pkcs11
     from pkcs11 import Attribute
 
-    key, _signer = _private_key_object(softhsm, "sfbearer-jwt")
+    key, _signer = private_key_object(softhsm, "sfbearer-jwt")
     assert key[Attribute.EXTRACTABLE] is False
     assert key[Attribute.SENSITIVE] is True
     assert key[Attribute.NEVER_EXTRACTABLE] is True

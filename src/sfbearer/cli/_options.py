@@ -134,16 +134,24 @@ def profile_from_flags(app: App, **flags: Any) -> Profile:
 
 
 def signer_for(app: App, profile: Profile) -> Signer:
-    """Load the profile's signer, prompting for the passphrase of an encrypted key on a terminal."""
+    """Load the profile's signer, prompting on a terminal for what it lacks.
+
+    The passphrase of an encrypted key file, or the user PIN of an HSM key whose URI has no
+    ``pin-source``; neither is echoed.
+    """
     from sfbearer.config import load_signer, needs_passphrase
 
-    passphrase = None
+    passphrase = pin = None
+    # Imported only when needed: the prompt module loads more than minting needs.
     if needs_passphrase(profile):
-        # Imported only here: the prompt module loads more than minting needs.
         from sfbearer.cli._passphrase import prompt_passphrase
 
         passphrase = prompt_passphrase(profile.key_source())
-    return load_signer(profile, passphrase=passphrase)
+    elif profile.uses_signer_uri and profile.jwt_key_file:
+        from sfbearer.cli._passphrase import prompt_pin
+
+        pin = prompt_pin(profile.jwt_key_file)
+    return load_signer(profile, passphrase=passphrase, pin=pin)
 
 
 def sandbox_mismatch(username: str, env: Environment) -> str | None:

@@ -22,6 +22,7 @@ __all__ = [
     "passphrase_from_env",
     "passphrase_option",
     "prompt_passphrase",
+    "prompt_pin",
 ]
 
 PASSPHRASE_ENV = "SFBEARER_KEY_PASSPHRASE"
@@ -71,6 +72,25 @@ def prompt_passphrase(what: str, *, confirm: bool = False) -> str | None:
     if confirm and value and _hidden_prompt("Repeat the passphrase") != value:
         raise Abort("the passphrases do not match", EXIT_CONFIG)
     return value or None
+
+
+def prompt_pin(uri: str) -> str | None:
+    """Ask for the HSM user PIN without echo, when ``uri`` is a ``pkcs11:`` URI without a
+    ``pin-source`` and stdin is a terminal; ``None`` otherwise (the signer then reads the
+    URI's ``pin-source``, or explains that the token needs a PIN).
+
+    Raises:
+        SignerError: ``uri`` is a malformed ``pkcs11:`` URI.
+    """
+    if not uri.startswith("pkcs11:") or not stdin_is_tty():
+        return None
+    from sfbearer.signers.uri import parse_pkcs11_uri
+
+    parsed = parse_pkcs11_uri(uri)
+    if parsed.pin_source is not None:
+        return None
+    token = f"token {parsed.token!r}" if parsed.token else "the token"
+    return _hidden_prompt(f"User PIN for {token}") or None
 
 
 def load_key_interactive(

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from sfbearer.cli._app import EXIT_CONFIG, Abort, App, global_options, pass_app
+from sfbearer.cli._app import EXIT_CONFIG, EXIT_USAGE, Abort, App, global_options, pass_app
 from sfbearer.cli._describe import describe_file
 from sfbearer.cli._passphrase import (
     load_key_interactive,
@@ -107,6 +107,13 @@ def keys() -> None:
     help="RSA modulus size in bits.",
 )
 @passphrase_option("Encrypt the key with the passphrase in this environment variable.")
+@click.option(
+    "--signer",
+    metavar="URI",
+    default=None,
+    help="Keep the key in an HSM (pkcs11:...) or AWS KMS (awskms:...): only server.crt is "
+    "written, signed by that key.",
+)
 @click.option("--force", is_flag=True, help="Replace existing server.key / server.crt.")
 @global_options
 @pass_app
@@ -117,13 +124,46 @@ def new(
     days: int,
     key_size: str,
     passphrase_env: str | None,
+    signer: str | None,
     force: bool,
 ) -> None:
     """Make a new RSA key (PKCS#8, 0600) and a self-signed certificate for Salesforce.
 
     The key is encrypted when --passphrase-env VAR (or SFBEARER_KEY_PASSPHRASE) holds a
     passphrase. Example: sfbearer keys new --out-dir ./keys --common-name acme-integration
+
+    With --signer URI the key is created inside the PKCS#11 token (or the existing AWS KMS
+    key is used) and never leaves it; no key file is written. The HSM PIN comes from the
+    URI's pin-source, or a hidden prompt. Example:
+    sfbearer keys new --signer 'pkcs11:token=acme;object=jwt?module-path=...&pin-source=env:PIN'
+    --out-dir ./keys
     """
+    if signer is not None:
+        from sfbearer.cli._signer_keys import new_signer_pair
+        from sfbearer.signers.uri import is_signer_uri
+
+        if not is_signer_uri(signer):
+            raise Abort(
+                f"--signer expects a pkcs11: or awskms: URI, got {signer!r}",
+                EXIT_USAGE,
+                hint="for a key file, leave out --signer",
+            )
+        if passphrase_env:
+            raise Abort(
+                "--passphrase-env does not apply to --signer: the key is not a file",
+                EXIT_USAGE,
+                hint="an HSM PIN comes from the URI's pin-source or a prompt",
+            )
+        new_signer_pair(
+            app,
+            signer,
+            out_dir=out_dir,
+            common_name=common_name,
+            days=days,
+            key_size=int(key_size),
+            force=force,
+        )
+        return
     from sfbearer.keys import generate_key_pair, write_key_pair
 
     passphrase = passphrase_from_env(passphrase_env)
@@ -143,16 +183,23 @@ def new(
 
 
 @keys.command("show")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", metavar="PATH|URI")
 @passphrase_option()
 @global_options
 @pass_app
-def show(app: App, path: Path, passphrase_env: str | None) -> None:
-    """Describe a private key or certificate (never prints key material).
+def show(app: App, path: str, passphrase_env: str | None) -> None:
+    """Describe a private key, a certificate or a signer URI (never prints key material).
 
-    Example: sfbearer keys show server.crt
+    Example: sfbearer keys show server.crt; sfbearer keys show 'awskms:alias/sfbearer-jwt'
     """
-    info = describe_file(path, _read(path, "file"), passphrase_env)
+    from sfbearer.signers.uri import is_signer_uri
+
+    if is_signer_uri(path):
+        from sfbearer.cli._signer_keys import describe_signer
+
+        info = describe_signer(path)
+    else:
+        info = describe_file(Path(path), _read(Path(path), "file"), passphrase_env)
     if app.json_mode:
         app.json(info)
         return
@@ -166,14 +213,29 @@ def _default_cert(key_file: Path) -> Path:
     return key_file.parent / "server.crt"
 
 
+def _check_passphrase(key_file: Path, passphrase_env: str | None) -> str | None:
+    from sfbearer.keys import is_encrypted_private_key
+
+    passphrase = passphrase_from_env(passphrase_env)
+    if passphrase is None:
+        try:
+            with open(key_file, "rb") as fh:
+                head = fh.read(_MAX_READ)
+        except OSError:
+            head = b""
+        if head and is_encrypted_private_key(head):
+            passphrase = prompt_passphrase(str(key_file))
+    return passphrase
+
+
 @keys.command("check")
 @click.option(
     "-f",
     "--jwt-key-file",
     "key_file",
     required=True,
-    type=click.Path(path_type=Path),
-    help="The private key file.",
+    metavar="PATH|URI",
+    help="The private key file, or a pkcs11: / awskms: signer URI.",
 )
 @click.option(
     "--cert",
@@ -193,27 +255,31 @@ def _default_cert(key_file: Path) -> Path:
 @global_options
 @pass_app
 def check(
-    app: App, key_file: Path, cert_file: Path | None, passphrase_env: str | None, warn_days: int
+    app: App, key_file: str, cert_file: Path | None, passphrase_env: str | None, warn_days: int
 ) -> int:
     """Check a key and certificate: permissions, type and size, match, validity.
 
-    Exit 0 all pass, 1 warnings only, 2 a check failed, 78 a file could not be read.
-    Example: sfbearer keys check -f server.key --cert server.crt
+    A signer URI is checked by opening it and verifying a test signature instead of reading a
+    file. Exit 0 all pass, 1 warnings only, 2 a check failed, 78 a file or signer could not be
+    opened. Example: sfbearer keys check -f server.key --cert server.crt
     """
-    from sfbearer.keycheck import check_key_files, worst_exit_code
-    from sfbearer.keys import is_encrypted_private_key
+    from sfbearer.keycheck import check_key_files, check_signer, worst_exit_code
+    from sfbearer.signers.uri import is_signer_uri
 
-    passphrase = passphrase_from_env(passphrase_env)
-    if passphrase is None:
-        try:
-            with open(key_file, "rb") as fh:
-                head = fh.read(_MAX_READ)
-        except OSError:
-            head = b""
-        if head and is_encrypted_private_key(head):
-            passphrase = prompt_passphrase(str(key_file))
-    cert = cert_file or _default_cert(key_file)
-    findings = check_key_files(key_file, cert, passphrase=passphrase, warn_days=warn_days)
+    if is_signer_uri(key_file):
+        from sfbearer.cli._passphrase import prompt_pin
+        from sfbearer.cli._signer_keys import signer_cert_or_abort
+
+        cert = signer_cert_or_abort(key_file, cert_file)
+        findings = check_signer(key_file, cert, pin=prompt_pin(key_file), warn_days=warn_days)
+    else:
+        cert = cert_file or _default_cert(Path(key_file))
+        findings = check_key_files(
+            key_file,
+            cert,
+            passphrase=_check_passphrase(Path(key_file), passphrase_env),
+            warn_days=warn_days,
+        )
     code = worst_exit_code(findings)
     if app.json_mode:
         app.json(
