@@ -19,7 +19,7 @@ __all__ = ["describe_signer", "new_signer_pair", "signer_cert_or_abort"]
 _NEXT_STEP = (
     "next: upload {cert} to your External Client App (OAuth settings > "
     '"Use digital signatures"), then use the URI wherever a key file goes: '
-    "sfbearer init --jwt-key-file '{uri}' --cert {cert} ..."
+    "sfbearer init NAME -i CONSUMER_KEY -o USERNAME -r ENVIRONMENT -f '{uri}' --cert {cert}"
 )
 
 
