@@ -228,3 +228,23 @@ def private_key_object(softhsm: SoftHsm, label: str):  # type: ignore[no-untyped
         pin=USER_PIN,
         what="test",
     ), signer
+
+
+def openssl_verifies(cert: Any, path: Path) -> None:
+    """Write ``cert`` (an ``x509.Certificate``) or check the PEM file at ``path`` with
+    ``openssl verify -x509_strict -check_ss_sig``, a verifier independent of ours."""
+    from cryptography.hazmat.primitives import serialization
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        require_service("openssl", "the openssl command is not installed")
+    assert openssl is not None
+    if cert is not None:
+        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    done = subprocess.run(
+        [openssl, "verify", "-x509_strict", "-check_ss_sig", "-CAfile", str(path), str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith("OK")

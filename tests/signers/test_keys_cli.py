@@ -7,8 +7,6 @@ certificate is signed by the vault key: ``openssl verify -check_ss_sig`` proves 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,21 +15,9 @@ from cryptography import x509
 from sfbearer.assertion import decode_assertion
 from sfbearer.signers import resolve_signer
 
-from .conftest import USER_PIN, Kms, SoftHsm, private_key_object
+from .conftest import USER_PIN, Kms, SoftHsm, openssl_verifies, private_key_object
 
 pytest.importorskip("pkcs11")
-
-
-def _openssl_verifies(cert: Path) -> None:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed")
-    done = subprocess.run(
-        [openssl, "verify", "-x509_strict", "-check_ss_sig", "-CAfile", str(cert), str(cert)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _cert_key_id(cert: Path) -> str:
@@ -56,7 +42,7 @@ def test_keys_new_creates_the_key_in_the_token_and_writes_only_the_certificate(
     assert "PKCS#11" in done.stdout
     assert USER_PIN not in done.output
     cert = out / "server.crt"
-    _openssl_verifies(cert)
+    openssl_verifies(None, cert)
     loaded = x509.load_pem_x509_certificate(cert.read_bytes())
     assert loaded.subject.rfc4514_string() == "CN=acme-hsm"
     signer = resolve_signer(uri, pin=USER_PIN)
@@ -160,7 +146,7 @@ def test_the_pin_is_prompted_hidden_on_a_terminal_when_the_uri_has_no_pin_source
     assert done.code == 0, done
     assert prompts == ["User PIN for token 'sfbearer-main'"]
     assert USER_PIN not in done.output
-    _openssl_verifies(tmp_path / "server.crt")
+    openssl_verifies(None, tmp_path / "server.crt")
     # Without a terminal there is nobody to ask: a clear error naming the fix. (The token
     # above is now logged in for this process's life, so ask one that never was.)
     again = run_cli("keys", "show", softhsm.uri("cli-prompt", token="sfbearer-locked"))
@@ -210,7 +196,7 @@ def test_keys_new_with_a_kms_key(kms: Kms, run_cli, tmp_path: Path) -> None:
     assert data["key_created"] is False
     assert data["key_size"] == 3072
     assert sorted(p.name for p in tmp_path.iterdir()) == ["server.crt"]
-    _openssl_verifies(tmp_path / "server.crt")
+    openssl_verifies(None, tmp_path / "server.crt")
     checked = run_cli("keys", "check", "-f", uri, "--cert", tmp_path / "server.crt")
     assert checked.code == 0, checked
     assert "ok    signature: a test signature verifies" in checked.stdout

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import threading
 import warnings
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from sfbearer import SignerError
 from sfbearer.keys import verify_rs256
@@ -18,7 +15,7 @@ from sfbearer.signers import Signer, resolve_signer
 from sfbearer.signers.pkcs11 import PKCS11Signer, generate_pkcs11_key
 from sfbearer.signers.x509 import build_self_signed_certificate
 
-from .conftest import USER_PIN, SoftHsm, private_key_object
+from .conftest import USER_PIN, SoftHsm, openssl_verifies, private_key_object
 
 pytestmark = pytest.mark.softhsm
 
@@ -74,20 +71,9 @@ def test_pin_from_environment(
 def test_certificate_signed_in_the_token_verifies_with_openssl(
     hsm_signer: PKCS11Signer, tmp_path: Path
 ) -> None:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed")
     cert = build_self_signed_certificate(hsm_signer, common_name="acme-hsm", days=30)
     assert cert.public_key().public_numbers() == hsm_signer.public_key().public_numbers()
-    path = tmp_path / "server.crt"
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    done = subprocess.run(
-        [openssl, "verify", "-x509_strict", "-check_ss_sig", "-CAfile", str(path), str(path)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip().endswith("OK")
+    openssl_verifies(cert, tmp_path / "server.crt")
 
 
 def test_concurrent_signing_from_many_threads(hsm_signer: PKCS11Signer) -> None:

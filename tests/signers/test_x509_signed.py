@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,8 @@ from sfbearer import CertificateError, SignerError
 from sfbearer.keys import KeyPair, describe_certificate
 from sfbearer.signers import FileSigner
 from sfbearer.signers.x509 import build_csr, build_self_signed_certificate
+
+from .conftest import openssl_verifies
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
 
@@ -83,18 +83,8 @@ def test_dates_from_2050_use_generalized_time(key_pair: KeyPair) -> None:
 
 
 def test_openssl_verifies_it(key_pair: KeyPair, tmp_path: Path) -> None:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed")
     cert = build_self_signed_certificate(FileSigner(key_pair.private_key), common_name="acme")
-    path = tmp_path / "server.crt"
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    done = subprocess.run(
-        [openssl, "verify", "-x509_strict", "-check_ss_sig", "-CAfile", str(path), str(path)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    openssl_verifies(cert, tmp_path / "server.crt")
 
 
 def test_a_signer_whose_key_does_not_match_is_caught(

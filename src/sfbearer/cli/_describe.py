@@ -7,12 +7,36 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sfbearer.cli._app import EXIT_CONFIG, Abort
+from sfbearer.cli._app import EXIT_CONFIG, Abort, App
 from sfbearer.cli._passphrase import passphrase_from_env, prompt_passphrase
 
-__all__ = ["describe_file"]
+if TYPE_CHECKING:
+    from sfbearer.keys import CertificateInfo
+
+__all__ = ["certificate_fields", "describe_file", "print_certificate"]
+
+
+def certificate_fields(info: CertificateInfo) -> dict[str, Any]:
+    """The certificate facts ``keys new`` and ``keys import`` report (JSON field names)."""
+    return {
+        "subject": info.subject,
+        "serial": format(info.serial, "x"),
+        "not_before": info.not_before.isoformat(),
+        "not_after": info.not_after.isoformat(),
+        "days_left": info.days_left,
+        "sha256_fingerprint": info.sha256_fingerprint,
+        "sha1_fingerprint": info.sha1_fingerprint,
+    }
+
+
+def print_certificate(app: App, path: Path, info: CertificateInfo, *, note: str = "") -> None:
+    """The certificate lines of ``keys new`` / ``keys import`` (after the key's line)."""
+    app.out(f"certificate:   {path} ({info.subject}){note}")
+    app.out(f"expires:       {info.not_after:%Y-%m-%d %H:%M:%S UTC} ({info.days_left} days)")
+    app.out(f"SHA-256:       {info.sha256_fingerprint}")
+    app.out(f"SHA-1:         {info.sha1_fingerprint}")
 
 
 def describe_file(path: Path, data: bytes, passphrase_env: str | None) -> dict[str, Any]:

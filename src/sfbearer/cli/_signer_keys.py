@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sfbearer.cli._app import EXIT_CONFIG, EXIT_USAGE, Abort, App
+from sfbearer.cli._describe import certificate_fields, print_certificate
 from sfbearer.cli._passphrase import prompt_pin
 
 __all__ = ["describe_signer", "new_signer_pair", "signer_cert_or_abort"]
@@ -84,23 +85,14 @@ def new_signer_pair(
         "key_size": signer.public_key().key_size,
         "public_key_sha256": signer.key_id,
         "certificate": str(cert_path),
-        "subject": info.subject,
-        "serial": format(info.serial, "x"),
-        "not_before": info.not_before.isoformat(),
-        "not_after": info.not_after.isoformat(),
-        "days_left": info.days_left,
-        "sha256_fingerprint": info.sha256_fingerprint,
-        "sha1_fingerprint": info.sha1_fingerprint,
+        **certificate_fields(info),
     }
     if app.json_mode:
         app.json(data)
         return
     state = "created now, non-extractable" if created else "existing key"
     app.out(f"private key:   {kind} {where} (RSA {data['key_size']} bits, {state})")
-    app.out(f"certificate:   {cert_path} ({info.subject}), signed by that key")
-    app.out(f"expires:       {info.not_after:%Y-%m-%d %H:%M:%S UTC} ({info.days_left} days)")
-    app.out(f"SHA-256:       {info.sha256_fingerprint}")
-    app.out(f"SHA-1:         {info.sha1_fingerprint}")
+    print_certificate(app, cert_path, info, note=", signed by that key")
     app.out("no key file was written: the private key stays in the vault")
     app.info(_NEXT_STEP.format(cert=cert_path, uri=uri))
 

@@ -7,14 +7,13 @@ certificate do not match, expired), 78 a file could not be opened or decrypted a
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import click
 
 from sfbearer.cli._app import EXIT_CONFIG, EXIT_USAGE, Abort, App, global_options, pass_app
-from sfbearer.cli._describe import describe_file
+from sfbearer.cli._describe import certificate_fields, describe_file, print_certificate
 from sfbearer.cli._passphrase import (
     load_key_interactive,
     passphrase_from_env,
@@ -46,10 +45,6 @@ def _read(path: Path, what: str) -> bytes:
     return data
 
 
-def _when(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _pair_summary(app: App, key_path: Path, cert_path: Path, encrypted: bool) -> None:
     from sfbearer.keys import load_certificate
     from sfbearer.signers import public_key_fingerprint
@@ -61,13 +56,7 @@ def _pair_summary(app: App, key_path: Path, cert_path: Path, encrypted: bool) ->
         "certificate": str(cert_path),
         "key_size": info.key_size,
         "encrypted": encrypted,
-        "subject": info.subject,
-        "serial": format(info.serial, "x"),
-        "not_before": info.not_before.isoformat(),
-        "not_after": info.not_after.isoformat(),
-        "days_left": info.days_left,
-        "sha256_fingerprint": info.sha256_fingerprint,
-        "sha1_fingerprint": info.sha1_fingerprint,
+        **certificate_fields(info),
         "public_key_sha256": public_key_fingerprint(pub),  # type: ignore[arg-type]
     }
     if app.json_mode:
@@ -75,10 +64,7 @@ def _pair_summary(app: App, key_path: Path, cert_path: Path, encrypted: bool) ->
         return
     state = "encrypted" if encrypted else "not encrypted"
     app.out(f"private key:   {key_path} (RSA {info.key_size} bits, mode 0600, {state})")
-    app.out(f"certificate:   {cert_path} ({info.subject})")
-    app.out(f"expires:       {_when(info.not_after)} ({info.days_left} days)")
-    app.out(f"SHA-256:       {info.sha256_fingerprint}")
-    app.out(f"SHA-1:         {info.sha1_fingerprint}")
+    print_certificate(app, cert_path, info)
     app.info(_NEXT_STEP.format(cert=cert_path, key=key_path))
 
 
