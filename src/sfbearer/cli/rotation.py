@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["promote", "rotate"]
 
-_MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "unreachable": "UNRE", "skip": "skip"}
-
 
 def _passphrase_if_needed(profile: Profile) -> str | None:
     """Prompt (on a terminal) for an encrypted current key with no passphrase source."""
@@ -181,14 +179,14 @@ def promote(app: App, client_id: str | None, check: bool) -> int:
         )
     checks = []
     if check:
+        from sfbearer.cli._checks import check_lines
         from sfbearer.doctor import exit_code
 
         for finding in check_pending(profile.name, client_id=client_id):
             checks.append(finding)
             if not app.json_mode:
-                app.info(f"[{_MARK[finding.status]}] {finding.name:<14} {finding.message}")
-                if finding.hint and finding.status != "ok":
-                    app.info(f"       {'':<14} -> {finding.hint}")
+                for line in check_lines(finding, width=14):
+                    app.info(line)
         code = exit_code(checks)
         if code >= 2:
             if app.json_mode:
