@@ -313,3 +313,88 @@ def test_init_generates_an_encrypted_key_with_passphrase_env(run_cli) -> None:
     assert minted.code == 0, minted
     assert "gen-canary" not in minted.output + result.output
     assert run_cli("-p", "enc", "assertion", "new").code == 78
+
+
+ROTATION_FIELDS = (
+    "next_jwt_key_file",
+    "next_cert_file",
+    "previous_jwt_key_file",
+    "previous_cert_file",
+    "previous_client_id",
+)
+
+
+def test_show_without_a_rotation_prints_no_rotation_fields(run_cli, two_profiles) -> None:
+    result = run_cli("profiles", "show", "prod")
+    assert result.code == 0, result
+    for field in ROTATION_FIELDS:
+        assert field.replace("_", " ") not in result.stdout
+    assert "rotation is pending" not in result.stderr
+    data = json.loads(run_cli("profiles", "show", "prod", "--json").stdout)
+    assert {field: data[field] for field in ROTATION_FIELDS} == dict.fromkeys(ROTATION_FIELDS)
+
+
+def test_show_prints_every_rotation_field_that_is_set(run_cli, two_profiles, tmp_path) -> None:
+    from dataclasses import replace
+
+    from sfbearer.config import save_profile
+
+    values = {
+        "next_jwt_key_file": str(tmp_path / "server-20270101.key"),
+        "next_cert_file": str(tmp_path / "server-20270101.crt"),
+        "previous_jwt_key_file": str(tmp_path / "server-20260101.key"),
+        "previous_cert_file": str(tmp_path / "server-20260101.crt"),
+        "previous_client_id": "3MVG9" + "OLD" * 10,
+    }
+    save_profile(replace(get_profile("prod"), **values), force=True)
+    result = run_cli("profiles", "show", "prod")
+    assert result.code == 0, result
+    lines = result.stdout.splitlines()
+    for field, value in values.items():
+        label = field.replace("_", " ") + ":"
+        line = next(x for x in lines if x.startswith(label))
+        assert line.endswith(value)
+        assert line[len(label) :].strip() == value
+    # one column for every value, wide enough for the longest label
+    starts = {len(x) - len(x[x.index(":") + 1 :].lstrip()) for x in lines}
+    assert starts == {len("previous jwt key file:") + 1}
+    assert "a key rotation is pending" in result.stderr
+    assert values["next_cert_file"] in result.stderr
+    assert "sfbearer certs promote -p prod" in result.stderr
+    data = json.loads(run_cli("profiles", "show", "prod", "--json").stdout)
+    assert {field: data[field] for field in ROTATION_FIELDS} == values
+
+
+def test_show_only_previous_fields_after_a_promotion(run_cli, two_profiles, tmp_path) -> None:
+    from dataclasses import replace
+
+    from sfbearer.config import save_profile
+
+    old_key = str(tmp_path / "old.key")
+    save_profile(replace(get_profile("uat"), previous_jwt_key_file=old_key), force=True)
+    result = run_cli("profiles", "show", "uat")
+    assert result.code == 0, result
+    assert f"previous jwt key file: {old_key}" in result.stdout
+    assert "next jwt key file" not in result.stdout
+    assert "previous client id" not in result.stdout
+    assert "rotation is pending" not in result.stderr  # promoted: nothing pending
+
+
+def test_show_follows_a_real_rotation_and_promotion(run_cli, two_profiles, key_files) -> None:
+    rotated = run_cli("-p", "prod", "certs", "rotate", "--json")
+    assert rotated.code == 0, rotated
+    pending = get_profile("prod")
+    assert pending.next_jwt_key_file
+    assert pending.next_cert_file
+    shown = json.loads(run_cli("profiles", "show", "prod", "--json").stdout)
+    assert shown["next_jwt_key_file"] == pending.next_jwt_key_file
+    assert shown["next_cert_file"] == pending.next_cert_file
+    assert shown["previous_jwt_key_file"] is None
+    promoted = run_cli("-p", "prod", "certs", "promote")
+    assert promoted.code == 0, promoted
+    shown = json.loads(run_cli("profiles", "show", "prod", "--json").stdout)
+    assert shown["key"] == pending.next_jwt_key_file
+    assert shown["next_jwt_key_file"] is None
+    assert shown["previous_jwt_key_file"] == str(key_files[0])
+    text = run_cli("profiles", "show", "prod").stdout
+    assert f"previous jwt key file: {key_files[0]}" in text

@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 __all__ = ["init", "profiles"]
 
 _CERT_WARN_DAYS = 30
+#: Profile fields a key rotation writes; ``profiles show`` prints those that are set.
+_ROTATION_FIELDS = (
+    "next_jwt_key_file",
+    "next_cert_file",
+    "previous_jwt_key_file",
+    "previous_cert_file",
+    "previous_client_id",
+)
 
 
 def _absolute(path: str) -> str:
@@ -316,6 +324,8 @@ def show(app: App, name: str | None) -> int:
         "proxy": _redact_url(profile.proxy),
         "ca_bundle": profile.ca_bundle,
         "timeout": profile.timeout,
+        # A key rotation in progress (certs rotate) or the settings the last promote replaced.
+        **{field: getattr(profile, field) for field in _ROTATION_FIELDS},
     }
     code = EXIT_OK
     try:
@@ -330,11 +340,19 @@ def show(app: App, name: str | None) -> int:
     if app.json_mode:
         app.json(data)
         return code
-    for key, value in data.items():
-        if value is None or value == [] or key in ("name", "default"):
-            continue
-        shown = ", ".join(value) if isinstance(value, list) else value
-        app.out(f"{(key.replace('_', ' ') + ':').ljust(20)}{shown}")
+    shown = {
+        key.replace("_", " ") + ":": ", ".join(value) if isinstance(value, list) else value
+        for key, value in data.items()
+        if value is not None and value != [] and key not in ("name", "default")
+    }
+    width = max([20, *(len(label) + 1 for label in shown)])  # rotation labels are longer
+    for label, value in shown.items():
+        app.out(f"{label.ljust(width)}{value}")
+    if profile.next_jwt_key_file:
+        app.info(
+            f"a key rotation is pending: once {profile.next_cert_file or 'its certificate'} is "
+            f"uploaded, switch with: sfbearer certs promote -p {profile.name}"
+        )
     if data["overridden_by"]:
         app.info("note: these variables override the profile: " + ", ".join(data["overridden_by"]))
     return code
