@@ -41,6 +41,8 @@ from sfbearer.token import (
 )
 
 if TYPE_CHECKING:
+    # optional dependency: only type checkers see it; make_cache recognises a client at run time
+    import redis
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     from sfbearer.config import Profile
@@ -70,7 +72,8 @@ class JWTBearerCredentials(RefreshMixin):
         allow_hosts: extra hosts trusted for the token URL and instance URL.
         session_timeout: the app's session timeout (Salesforce sends no ``expires_in``).
         refresh_margin: refresh this long before the estimated expiry.
-        cache: a :class:`~sfbearer.cache.TokenCache` or a spec (``memory``, ``file:PATH``...).
+        cache: a :class:`~sfbearer.cache.TokenCache`, an existing ``redis.Redis`` client
+            (tokens are shared through it) or a spec (``memory``, ``file:PATH``...).
         audit: an :class:`~sfbearer.audit.AuditSink` (default: records nothing).
         http: an ``httpx.Client`` for the token endpoint (default: our own, no redirects).
         proxy: a proxy URL for our own client.
@@ -97,7 +100,7 @@ class JWTBearerCredentials(RefreshMixin):
         allow_hosts: Iterable[str] = (),
         session_timeout: dt.timedelta = DEFAULT_SESSION_TIMEOUT,
         refresh_margin: dt.timedelta = DEFAULT_REFRESH_MARGIN,
-        cache: TokenCache | str | None = None,
+        cache: TokenCache | redis.Redis | str | None = None,
         audit: AuditSink | None = None,
         http: httpx.Client | None = None,
         proxy: str | None = None,
