@@ -78,17 +78,30 @@ class _Target:
         return self._do(lambda control: control.stats())
 
 
-def _with_target(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``--url``/``--state``/``--ca`` (one emulator, running or stopped) and pass ``target``."""
-
-    @click.option(
+def _url_option(*, required: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    # no default at all when required: click counts an explicit default=None as a value
+    optional: dict[str, Any] = {} if required else {"default": None}
+    return click.option(
         "--url",
         "url",
         envvar=_URL_ENV,
-        default=None,
+        required=required,
         metavar="URL",
         help=f"Base URL of a running emulator [env: {_URL_ENV}].",
+        **optional,
     )
+
+
+def _ca_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--ca", "ca", type=click.Path(path_type=Path, dir_okay=False), default=None, help=help_text
+    )
+
+
+def _with_target(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--url``/``--state``/``--ca`` (one emulator, running or stopped) and pass ``target``."""
+
+    @_url_option(required=False)
     @click.option(
         "--state",
         "state",
@@ -97,13 +110,7 @@ def _with_target(func: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         help=f"State file of a stopped emulator [env: {_STATE_ENV}].",
     )
-    @click.option(
-        "--ca",
-        "ca",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=None,
-        help="CA certificate to trust for an https --url (from serve --ca-out).",
-    )
+    @_ca_option("CA certificate to trust for an https --url (from serve --ca-out).")
     @functools.wraps(func)
     def wrapper(
         *args: Any, url: str | None, state: Path | None, ca: Path | None, **kwargs: Any
@@ -310,21 +317,8 @@ def stats(app: App, target: _Target) -> None:
     help="Every login fails with 'IP restricted or invalid login hours'.",
 )
 @click.option("--reset", is_flag=True, help="Clear every fault first.")
-@click.option(
-    "--url",
-    "url",
-    envvar=_URL_ENV,
-    required=True,
-    metavar="URL",
-    help=f"Base URL of a running emulator [env: {_URL_ENV}].",
-)
-@click.option(
-    "--ca",
-    "ca",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="CA certificate to trust for an https --url.",
-)
+@_url_option(required=True)
+@_ca_option("CA certificate to trust for an https --url.")
 @global_options
 @pass_app
 def faults(
