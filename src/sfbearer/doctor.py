@@ -28,6 +28,9 @@ from sfbearer.config import load_signer, resolve_profile
 from sfbearer.environments import LOGIN_URL, TEST_URL, Environment
 
 if TYPE_CHECKING:
+    import httpx
+
+    from sfbearer.config import Profile
     from sfbearer.signers import Signer
 
 __all__ = [
@@ -152,6 +155,15 @@ def _limits_check(limits: Mapping[str, Any]) -> Check:
     return Check("limits", "ok", text, data=data)
 
 
+def _http_client(profile: Profile) -> httpx.Client:
+    """doctor's own client, with the profile's timeout, CA bundle and proxy."""
+    import httpx
+
+    return httpx.Client(
+        timeout=profile.timeout, verify=profile.ca_bundle or True, proxy=profile.proxy
+    )
+
+
 def run_doctor(
     profile: str | None = None,
     *,
@@ -160,7 +172,6 @@ def run_doctor(
     http: Any = None,
 ) -> Iterator[Check]:
     """Run every check in order, yielding each :class:`Check` as soon as it is known."""
-    import httpx
 
     from sfbearer.client import SalesforceClient
     from sfbearer.credentials import JWTBearerCredentials
@@ -193,9 +204,7 @@ def run_doctor(
         return
 
     own_http = http is None
-    client_http = http or httpx.Client(
-        timeout=prof.timeout, verify=prof.ca_bundle or True, proxy=prof.proxy
-    )
+    client_http = http or _http_client(prof)
     try:
         clock = _clock_check(client_http, env, now)
         yield clock
@@ -264,9 +273,7 @@ def probe_audiences(
     env = prof.env()
     signer = load_signer(prof)
     own = http is None
-    client = http or httpx.Client(
-        timeout=prof.timeout, verify=prof.ca_bundle or True, proxy=prof.proxy
-    )
+    client = http or _http_client(prof)
     try:
         for audience in audience_candidates(env):
             assertion = mint_assertion(
