@@ -20,6 +20,7 @@ __all__ = [
     "get",
     "next_page",
     "query",
+    "query_columns",
     "sobject_info",
     "sync_user",
     "update",
@@ -92,6 +93,17 @@ def query(ctx: Context, soql: str, version: str, *, all_rows: bool) -> dict[str,
         soql, include_deleted=all_rows, batch_size=ctx.config.query_batch_size, api_version=version
     )
     return result
+
+
+def query_columns(ctx: Context, soql: str, version: str, *, all_rows: bool) -> dict[str, object]:
+    """``?q=...&columns=true``: the query's column metadata instead of its rows.
+
+    The query runs first so that a refused one answers exactly as without ``columns``.
+    """
+    from sfbearer.emulator.columns import column_metadata
+
+    query(ctx, soql, version, all_rows=all_rows)
+    return column_metadata(soql)
 
 
 def next_page(ctx: Context, locator: str, version: str) -> dict[str, object]:

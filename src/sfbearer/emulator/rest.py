@@ -151,6 +151,8 @@ async def _dispatch(request: Request, ctx: Context, parts: list[str]) -> Respons
         q = request.query_params.get("q")
         if q is None:
             raise _error(400, "MALFORMED_QUERY", "A query string has to be specified")
+        if request.query_params.get("columns", "").lower() == "true":
+            return JSONResponse(data.query_columns(ctx, q, version, all_rows=head == "queryAll"))
         return JSONResponse(data.query(ctx, q, version, all_rows=head == "queryAll"))
     if head == "sobjects":
         return await _sobjects(request, ctx, session, rest[1:], version)

@@ -1,0 +1,113 @@
+"""Query column metadata: what ``GET .../query?q=SOQL&columns=true`` answers.
+
+Salesforce's query resource, given ``columns=true``, describes the columns of a query
+instead of its rows: one entry per selected item, relationship paths (``Owner.Name``)
+nested under their relationship in ``joinColumns``, aggregates marked ``aggregate``
+with their alias (``expr0``) as ``columnName``. The Salesforce CLI's ``sf data query``
+asks for it to lay out its table.
+
+Example:
+    >>> column_metadata("SELECT Id, Owner.Name FROM Account")["entityName"]
+    'Account'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sfbearer.emulator._objects import NUMBER_TYPES, STRING_TYPES, FieldDef, SObjectDef
+from sfbearer.emulator._soql_parser import FieldRef, parse
+from sfbearer.emulator.schema import get_sobject
+
+__all__ = ["column_metadata"]
+
+_APEX_TYPES = {
+    "id": "Id", "reference": "Id", "boolean": "Boolean", "int": "Integer", "double": "Double",
+    "percent": "Double", "currency": "Decimal", "date": "Date", "datetime": "Datetime",
+}  # fmt: skip
+
+
+def _column(name: str, **overrides: Any) -> dict[str, Any]:
+    column: dict[str, Any] = {
+        "aggregate": False, "apexType": None, "booleanType": False, "columnName": name,
+        "custom": False, "displayName": name, "foreignKeyName": None, "insertable": False,
+        "joinColumns": [], "numberType": False, "textType": False, "updatable": False,
+    }  # fmt: skip
+    column.update(overrides)
+    return column
+
+
+def _field_column(fdef: FieldDef) -> dict[str, Any]:
+    return _column(
+        fdef.name,
+        apexType=_APEX_TYPES.get(fdef.type, "String"),
+        booleanType=fdef.type == "boolean",
+        numberType=fdef.type in NUMBER_TYPES,
+        textType=fdef.type in STRING_TYPES and fdef.type not in ("id", "reference"),
+        insertable=fdef.createable,
+        updatable=fdef.updateable,
+    )
+
+
+def _add_path(columns: list[dict[str, Any]], obj: SObjectDef, parts: tuple[str, ...]) -> None:
+    """Adds one field path; the paths through one relationship share its column."""
+    if len(parts) == 1:
+        fdef = obj.field(parts[0])
+        columns.append(_field_column(fdef) if fdef else _column(parts[0]))
+        return
+    rel = obj.relationship(parts[0])
+    parent = get_sobject(rel.reference_to[0]) if rel is not None and rel.reference_to else None
+    if rel is None or parent is None:  # the query was already checked; a safe fallback
+        columns.append(_column(".".join(parts)))
+        return
+    name = rel.relationship_name or parts[0]
+    for column in columns:
+        if column["columnName"] == name and column["foreignKeyName"] == rel.name:
+            break
+    else:
+        column = _column(name, foreignKeyName=rel.name)
+        columns.append(column)
+    _add_path(column["joinColumns"], parent, parts[1:])
+
+
+def _strip_self(obj: SObjectDef, ref: FieldRef) -> tuple[str, ...]:
+    parts = ref.parts
+    # ``SELECT Account.Name FROM Account`` names the queried object itself.
+    if len(parts) > 1 and parts[0].lower() == obj.name.lower() and not obj.relationship(parts[0]):
+        return parts[1:]
+    return parts
+
+
+def column_metadata(soql: str) -> dict[str, Any]:
+    """The ``columns=true`` answer for a query the caller has already checked.
+
+    Args:
+        soql: the query text (valid: run it first to get Salesforce's errors).
+
+    Returns:
+        ``columnMetadata``, ``entityName``, ``groupBy``, ``idSelected`` and ``keyPrefix``.
+    """
+    query = parse(soql)
+    obj = get_sobject(query.sobject)
+    if obj is None:
+        raise ValueError("column_metadata needs a checked query")
+    columns: list[dict[str, Any]] = []
+    if isinstance(query.count, FieldRef):
+        columns.append(
+            _column(
+                query.alias,
+                aggregate=True,
+                apexType="Integer",
+                numberType=True,
+                displayName=f"COUNT({query.count.text})",
+            )
+        )
+    for ref in query.fields:
+        _add_path(columns, obj, _strip_self(obj, ref))
+    return {
+        "columnMetadata": columns,
+        "entityName": obj.name,
+        "groupBy": False,
+        "idSelected": any(c["columnName"] == "Id" for c in columns),
+        "keyPrefix": obj.key_prefix,
+    }
