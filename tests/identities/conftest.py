@@ -17,6 +17,11 @@ Every profile names the same audit trail and the same file cache directory.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +35,9 @@ from sfbearer.config import Profile, load_profiles, save_profile
 from sfbearer.emulator import Emulator
 from sfbearer.keys import KeyPair, generate_key_pair, write_key_pair
 from sfbearer.signers._base import public_key_fingerprint
+
+# Read at import: the suite's autouse fixture clears SFBEARER_* variables for each test.
+_CI_REDIS_URL = os.environ.get("SFBEARER_TEST_REDIS_URL", "")
 
 IDENTITIES = 20
 SHARED_AGENTS = range(0, 8)  # app "agents-shared"
@@ -165,6 +173,49 @@ def org(
                 key_fingerprint=public_key_fingerprint(pairs[app_name(i)].private_key.public_key()),
             )
         yield Org(sf, identities, config_path(), audit, cache_dir)
+
+
+# -- a real Redis, for the shared Redis cache ------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``SFBEARER_TEST_REDIS_URL`` (CI), else a private ``redis-server``, else skip (or fail
+    when ``SFBEARER_REQUIRE_SERVICES=1``)."""
+    if _CI_REDIS_URL:
+        yield _CI_REDIS_URL
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("SFBEARER_REQUIRE_SERVICES") == "1":
+            pytest.fail("redis-server is not installed and SFBEARER_REQUIRE_SERVICES=1")
+        pytest.skip("no Redis: SFBEARER_TEST_REDIS_URL is not set and redis-server is missing")
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+         "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.kill()
+        process.wait(timeout=10)
 
 
 # -- watching what each client sends and what Salesforce answers ---------------------------

@@ -1,7 +1,8 @@
 """Twenty identities side by side in one process: tokens never cross, the trail names each one.
 
 One configuration file, twenty profiles, all used at once from threads (``SalesforceClient``)
-and asyncio tasks (``AsyncSalesforceClient``) over one shared token cache and one audit trail.
+and asyncio tasks (``AsyncSalesforceClient``) over one shared token cache (memory, file or
+Redis) and one audit trail.
 What Salesforce (the emulator) says about each token is the referee: whose session it is,
 what ``userinfo`` answers for it, how many logins each user made, who created each record.
 """
@@ -55,6 +56,27 @@ def _from_profile(org: Org) -> TokenCache | None:
 
 
 CACHES = {"memory-shared": _memory, "file-shared": _file, "file-from-profile": _from_profile}
+
+
+@pytest.fixture
+def redis_cache(request: pytest.FixtureRequest) -> Iterator[TokenCache]:
+    """A Redis cache under a key prefix of this test's own (deleted afterwards)."""
+    import secrets
+
+    import redis
+
+    from sfbearer.cache.redis_cache import RedisCache
+
+    url = request.getfixturevalue("redis_url")
+    prefix = f"sfbearer-test:{secrets.token_hex(6)}:"
+    cache = RedisCache.from_url(f"{url}?prefix={prefix}")
+    yield cache
+    cache.close()
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=prefix + "*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 def _credentials(org: Org, cache: TokenCache | None) -> dict[str, JWTBearerCredentials]:
@@ -161,9 +183,14 @@ def _creators(org: Org, creds: JWTBearerCredentials) -> dict[str, str]:
 
 
 # -- the main proof ---------------------------------------------------------------------------
-@pytest.mark.parametrize("choice", sorted(CACHES))
-def test_twenty_identities_at_once_never_cross(org: Org, fleet_of: Any, choice: str) -> None:
-    cache = CACHES[choice](org)
+@pytest.mark.parametrize("choice", [*sorted(CACHES), "redis-shared"])
+def test_twenty_identities_at_once_never_cross(
+    org: Org, fleet_of: Any, choice: str, request: pytest.FixtureRequest
+) -> None:
+    if choice == "redis-shared":
+        cache = request.getfixturevalue("redis_cache")
+    else:
+        cache = CACHES[choice](org)
     creds = fleet_of(cache)
     seen = {name: Seen() for name in creds}
 
@@ -344,3 +371,18 @@ def test_the_configuration_file_is_plain_toml_with_twenty_profiles(org: Org) -> 
         assert (table["client_id"], table["username"]) == (identity.client_id, identity.username)
         assert table["audit"] == str(org.audit)
         assert Path(table["jwt_key_file"]).is_file()
+
+
+def test_identity_variables_override_every_profile_unless_read_from_the_file(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SFBEARER_USERNAME is meant for one identity (a container, a CI job); in a process
+    # running many, from_profile would put it over every profile. from_config(get_profile())
+    # reads the file alone.
+    other = org.identities[profile_name(1)].username
+    monkeypatch.setenv("SFBEARER_USERNAME", other)
+    with JWTBearerCredentials.from_profile(profile_name(0)) as overridden:
+        assert overridden.username == other
+    with JWTBearerCredentials.from_config(get_profile(profile_name(0))) as exact:
+        assert exact.username == org.identities[profile_name(0)].username
+        assert org.session_user(exact.token().access_token) == org.identities[exact.profile].user_id
