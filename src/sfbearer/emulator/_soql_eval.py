@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from ._soql_lexer import SoqlError, compile_like, error_at
-from ._soql_parser import Cond, FieldRef, Literal, Query, parse
+from ._soql_lexer import compile_like, error_at
+from ._soql_parser import Cond, FieldRef, Literal, Query
 from .schema import (
     NUMBER_TYPES,
     STRING_TYPES,
@@ -26,7 +26,7 @@ from .schema import (
     parse_datetime,
 )
 
-__all__ = ["MAX_OFFSET", "Lookup", "Predicate", "Row", "date_range", "execute", "resolve_sobject"]
+__all__ = ["MAX_OFFSET", "Lookup", "Predicate", "Row", "date_range", "resolve_sobject"]
 
 MAX_OFFSET = 2000
 Row = Mapping[str, object]
@@ -260,7 +260,7 @@ def _compile(query: Query, obj: SObjectDef, cond: Cond, lookup: Lookup, now: dat
 
 
 def _project(
-    row: Row, obj: SObjectDef, paths: list[_Path], lookup: Lookup, version: str
+    row: Row, obj: SObjectDef, paths: tuple[_Path, ...], lookup: Lookup, version: str
 ) -> dict[str, object]:
     def attributes(sobject: SObjectDef, ident: object) -> dict[str, object]:
         return {
@@ -293,7 +293,9 @@ def _project(
     return out
 
 
-def _sort(rows: list[Row], order: list[tuple[_Path, bool, bool]], lookup: Lookup) -> list[Row]:
+def _sort(
+    rows: list[Row], order: tuple[tuple[_Path, bool, bool], ...], lookup: Lookup
+) -> list[Row]:
     for path, desc, nulls_last in reversed(order):  # stable sorts, least significant first
         ftype = path.target.type
         keyed = [(_key(ftype, path.value(r, lookup)), r) for r in rows]
@@ -304,74 +306,3 @@ def _sort(rows: list[Row], order: list[tuple[_Path, bool, bool]], lookup: Lookup
         nulls = [kr for kr in keyed if kr[0] is None]
         rows = [r for _, r in (present + nulls if nulls_last else nulls + present)]
     return rows
-
-
-def execute(
-    query: Query | str,
-    rows_for: Callable[[str], Iterable[Row]],
-    *,
-    lookup: Lookup,
-    now: datetime,
-    api_version: str = "68.0",
-) -> tuple[int, list[dict[str, object]]]:
-    """Run a query and return ``(totalSize, records)`` in Salesforce's JSON shape.
-
-    Args:
-        query: a parsed :class:`Query` or SOQL text.
-        rows_for: gives the stored rows of one sObject type (canonical field names).
-        lookup: ``(sobject, id) -> row | None`` used for relationship paths such as
-            ``Account.Name``.
-        now: the clock's reading, for date literals such as ``TODAY``.
-        api_version: the version in each record's ``attributes.url``.
-
-    Raises:
-        SoqlError: any syntax, name, type or range error.
-    """
-    q = query if isinstance(query, Query) else parse(query)
-    obj = resolve_sobject(q)
-    paths: list[_Path] = []
-    seen: set[tuple[str, ...]] = set()
-    for ref in q.fields:
-        path = _bind(q, obj, ref)
-        key = (*(r.name for r in path.refs), path.target.name)
-        if key in seen:
-            raise error_at(
-                q.text, ref.pos, "INVALID_FIELD", f"duplicate field selected: {ref.text}"
-            )
-        seen.add(key)
-        paths.append(path)
-    count_path = _bind(q, obj, q.count) if isinstance(q.count, FieldRef) else None
-    predicate = _compile(q, obj, q.where, lookup, now) if q.where is not None else None
-    order = []
-    for ref, desc, nulls_last in q.order:
-        path = _bind(q, obj, ref)
-        if path.target.type == "textarea":
-            raise error_at(
-                q.text,
-                ref.pos,
-                "INVALID_FIELD",
-                f"field '{path.target.name}' can not be sorted in a query call",
-            )
-        order.append((path, desc, nulls_last))
-    if q.offset is not None and q.offset > MAX_OFFSET:
-        raise SoqlError(
-            "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
-        )
-    start = q.offset or 0
-    end = None if q.limit is None else start + q.limit
-    # Without ORDER BY or an aggregate, stop reading rows once LIMIT + OFFSET are met.
-    enough = end if not order and count_path is None else None
-    matched: list[Row] = []
-    for row in rows_for(obj.name):
-        if enough is not None and len(matched) >= enough:
-            break
-        if predicate is None or predicate(row):
-            matched.append(row)
-    if count_path is not None:
-        n = sum(1 for r in matched if count_path.value(r, lookup) is not None)
-        return 1, [{"attributes": {"type": "AggregateResult"}, q.alias: n}]
-    matched = _sort(matched, order, lookup) if order else matched
-    matched = matched[start:end]
-    if q.count is True:
-        return len(matched), []
-    return len(matched), [_project(r, obj, paths, lookup, api_version) for r in matched]

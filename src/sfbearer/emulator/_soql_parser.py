@@ -1,7 +1,7 @@
 """SOQL's syntax: the query tree and a recursive-descent parser with bounded nesting.
 
 The parser checks syntax only; names and types are bound to the schema by
-:func:`._soql_eval.execute`.
+:func:`._soql_plan.prepare`.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from .schema import (
     normalize_id,
     validate_record,
 )
-from .soql import Row, SoqlError, execute, parse
+from .soql import PlanCache, Row, SoqlError, compile_where, parse, prepare, run
 
 __all__ = ["AUTOMATED_USER_ID", "ApiErrorResponse", "RecordStore", "SoqlError"]
 
@@ -96,6 +96,7 @@ class RecordStore:
         self._cache: dict[str, list[tuple[dict[str, object], bool]]] = {}
         self._cache_version: tuple[object, int] | None = None
         self._generation = 0
+        self._plans = PlanCache()
         self.org_id = org_id
         with lock:
             conn.executescript(_SCHEMA)
@@ -363,7 +364,9 @@ class RecordStore:
             SoqlError: the query is refused (400 with Salesforce's error code).
         """
         batch_size = max(1, min(batch_size, MAX_BATCH_SIZE))
-        parsed = parse(soql)  # parse outside the lock: it needs no data
+        # A known text skips parsing and binding; a new one is parsed outside the lock.
+        plan = self._plans.get(soql) if isinstance(soql, str) else None
+        parsed = parse(soql) if plan is None else plan.query
         with self._lock:
             cache: dict[str, Row | None] = {}
 
@@ -378,8 +381,13 @@ class RecordStore:
             def rows_for(sobject: str) -> Iterable[Row]:
                 return self._rows(sobject, include_deleted)
 
-            total, records = execute(parsed, rows_for, lookup=lookup, now=self._clock(),
-                                     api_version=api_version)  # fmt: skip
+            now = self._clock()
+            if plan is None:
+                plan, predicate = prepare(parsed, lookup=lookup, now=now)
+                self._plans.put(soql, plan)
+            else:
+                predicate = compile_where(plan, lookup=lookup, now=now)
+            total, records = run(plan, predicate, rows_for, lookup=lookup, api_version=api_version)
             if len(records) <= batch_size:
                 return {"totalSize": total, "done": True, "records": records}
             return self._cursors.open(records, batch_size, api_version)

@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 from sfbearer.emulator.config import ADMIN_APPROVED, format_scopes, parse_policy, parse_scopes
 from sfbearer.emulator.db import Database
 from sfbearer.emulator.schema import make_id
 
-__all__ = ["AppRecord", "Registry", "RegistryError", "UserRecord", "new_consumer_key"]
+__all__ = [
+    "AppRecord", "CertificateKey", "Registry", "RegistryError", "UserRecord", "new_consumer_key",
+]  # fmt: skip
 
 _KEY_ALPHABET = string.ascii_letters + string.digits + "._"
 DEFAULT_PROFILE = "Integration User"
@@ -95,6 +98,15 @@ class UserRecord:
         }
 
 
+@dataclass(frozen=True)
+class CertificateKey:
+    """What checking a signature needs from a certificate: its key and validity, read once."""
+
+    public_key: CertificatePublicKeyTypes
+    not_before: float  # POSIX seconds
+    not_after: float
+
+
 def _app(row: Any) -> AppRecord:
     return AppRecord(
         name=row["name"],
@@ -130,6 +142,7 @@ class Registry:
         self._db = db
         self._lock = threading.RLock()
         self._certs: dict[str, x509.Certificate] = {}
+        self._keys: dict[str, CertificateKey] = {}
         with db.lock:
             db.conn.executescript(_SCHEMA)
         self.org_id = self._meta("org_id") or self._set_meta(
@@ -236,6 +249,25 @@ class Registry:
                     return None
                 self._certs[app.certificate_pem] = cert
             return cert
+
+    def certificate_key(self, app: AppRecord) -> CertificateKey | None:
+        """The public key and validity of the app's certificate, or None when it cannot be parsed.
+
+        Kept per certificate text, so a new certificate (a cutover) is read afresh.
+        """
+        with self._lock:
+            key = self._keys.get(app.certificate_pem)
+            if key is None:
+                cert = self.certificate(app)
+                if cert is None:
+                    return None
+                key = CertificateKey(
+                    cert.public_key(),
+                    cert.not_valid_before_utc.timestamp(),
+                    cert.not_valid_after_utc.timestamp(),
+                )
+                self._keys[app.certificate_pem] = key
+            return key
 
     def list_apps(self) -> list[AppRecord]:
         return [_app(r) for r in self._db.query("SELECT * FROM apps ORDER BY name")]

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from sfbearer.emulator import data
 from sfbearer.emulator.context import LATEST_VERSION, Context
-from sfbearer.emulator.oauth import bearer_token, read_limited_body
+from sfbearer.emulator.oauth import JsonResponse, bearer_token, read_limited_body
 from sfbearer.emulator.schema import ApiErrorResponse
 from sfbearer.emulator.sessions import Session
 
@@ -60,9 +60,9 @@ def _day_key(ctx: Context) -> str:
     return f"api:day:{int(ctx.clock.now() // 86400)}"
 
 
-def _limit_header(ctx: Context) -> dict[str, str]:
+def _limit_header(ctx: Context) -> tuple[bytes, bytes]:
     used = ctx.sessions.counter(_day_key(ctx))
-    return {"Sforce-Limit-Info": f"api-usage={used}/{ctx.config.daily_api_limit}"}
+    return b"sforce-limit-info", f"api-usage={used}/{ctx.config.daily_api_limit}".encode("latin-1")
 
 
 def _authenticate(request: Request, ctx: Context) -> Session:
@@ -147,13 +147,13 @@ async def _dispatch(request: Request, ctx: Context, parts: list[str]) -> Respons
                 f"HTTP Method '{method}' not allowed. Allowed are GET,HEAD",
             )
         if len(rest) == 2:
-            return JSONResponse(data.next_page(ctx, rest[1], version))
+            return JsonResponse(data.next_page(ctx, rest[1], version))
         q = request.query_params.get("q")
         if q is None:
             raise _error(400, "MALFORMED_QUERY", "A query string has to be specified")
         if request.query_params.get("columns", "").lower() == "true":
             return JSONResponse(data.query_columns(ctx, q, version, all_rows=head == "queryAll"))
-        return JSONResponse(data.query(ctx, q, version, all_rows=head == "queryAll"))
+        return JsonResponse(data.query(ctx, q, version, all_rows=head == "queryAll"))
     if head == "sobjects":
         return await _sobjects(request, ctx, session, rest[1:], version)
     raise _not_found()
@@ -203,8 +203,9 @@ async def _api(request: Request) -> Response:
     try:
         response = await _dispatch(request, ctx, parts)
     except ApiErrorResponse as exc:
-        response = JSONResponse(exc.body(), status_code=exc.status)
-    response.headers.update(_limit_header(ctx))
+        response = JsonResponse(exc.body(), exc.status)
+    # Appended as MutableHeaders would append it (no response here carries it already).
+    response.raw_headers.append(_limit_header(ctx))
     return response
 
 
@@ -214,7 +215,7 @@ async def _versions(request: Request) -> Response:
 
 async def ping(request: Request) -> Response:
     """A trivial endpoint on the same stack (benchmarks compare against it)."""
-    return JSONResponse({"ok": True, "time": dt.datetime.now(dt.UTC).isoformat()})
+    return JsonResponse({"ok": True, "time": dt.datetime.now(dt.UTC).isoformat()})
 
 
 def routes() -> list[Route]:

@@ -191,20 +191,17 @@ def _check_signature(
     now: float,
     config: EmulatorConfig,
 ) -> None:
-    cert = registry.certificate(app)
+    # The parsed key is cached per certificate; the signature itself is verified every time.
+    cert = registry.certificate_key(app)
     if cert is None:
         raise _invalid_assertion()
-    public_key = cert.public_key()
+    public_key = cert.public_key
     if not isinstance(public_key, rsa.RSAPublicKey) or public_key.key_size < _MIN_KEY_BITS:
         raise _invalid_assertion()
     signing_input = assertion.rpartition(".")[0].encode("ascii")
     if not _RS256.verify(signing_input, public_key, signature):
         raise _invalid_assertion()
-    valid_from, valid_to = (
-        cert.not_valid_before_utc.timestamp(),
-        cert.not_valid_after_utc.timestamp(),
-    )
-    if config.expired_certificate == "reject" and not valid_from <= now <= valid_to:
+    if config.expired_certificate == "reject" and not cert.not_before <= now <= cert.not_after:
         raise _invalid_assertion()
 
 

@@ -1,0 +1,196 @@
+"""Running SOQL: a query bound once into a :class:`Plan`, then filtered, sorted and projected.
+
+Parsing and binding depend only on the query text (the schema is fixed), so
+:class:`PlanCache` keeps the plans of recent texts; the WHERE clause is compiled on every run
+because date literals such as ``TODAY`` follow the clock and relationship paths read live
+rows. Errors are never cached: a refused query is parsed and refused again each time.
+
+Example:
+    >>> from datetime import UTC, datetime
+    >>> rows = {"Account": [{"Id": "001000000000001AAA", "Name": "Acme"}]}
+    >>> execute("SELECT Name FROM Account", lambda s: rows.get(s, []),
+    ...         lookup=lambda s, i: None, now=datetime.now(UTC))[1][0]["Name"]
+    'Acme'
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ._soql_eval import (
+    MAX_OFFSET,
+    Lookup,
+    Predicate,
+    Row,
+    _bind,
+    _compile,
+    _Path,
+    _project,
+    _sort,
+    resolve_sobject,
+)
+from ._soql_lexer import SoqlError, error_at
+from ._soql_parser import FieldRef, Query, parse
+from .schema import SObjectDef
+
+__all__ = ["Plan", "PlanCache", "compile_where", "execute", "prepare", "run"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A query bound to the schema: everything about it that does not depend on data or time.
+
+    The schema is fixed, so a plan is valid for as long as its query text; the WHERE clause is
+    still compiled on every run (date literals such as ``TODAY`` follow the clock).
+    """
+
+    query: Query
+    obj: SObjectDef
+    paths: tuple[_Path, ...]
+    count_path: _Path | None
+    order: tuple[tuple[_Path, bool, bool], ...]
+
+
+def prepare(query: Query, *, lookup: Lookup, now: datetime) -> tuple[Plan, Predicate | None]:
+    """Bind ``query`` and compile its WHERE clause, checking in Salesforce's order.
+
+    Raises:
+        SoqlError: any name, type or range error.
+    """
+    q = query
+    obj = resolve_sobject(q)
+    paths: list[_Path] = []
+    seen: set[tuple[str, ...]] = set()
+    for ref in q.fields:
+        path = _bind(q, obj, ref)
+        key = (*(r.name for r in path.refs), path.target.name)
+        if key in seen:
+            raise error_at(
+                q.text, ref.pos, "INVALID_FIELD", f"duplicate field selected: {ref.text}"
+            )
+        seen.add(key)
+        paths.append(path)
+    count_path = _bind(q, obj, q.count) if isinstance(q.count, FieldRef) else None
+    predicate = _compile(q, obj, q.where, lookup, now) if q.where is not None else None
+    order = []
+    for ref, desc, nulls_last in q.order:
+        path = _bind(q, obj, ref)
+        if path.target.type == "textarea":
+            raise error_at(
+                q.text,
+                ref.pos,
+                "INVALID_FIELD",
+                f"field '{path.target.name}' can not be sorted in a query call",
+            )
+        order.append((path, desc, nulls_last))
+    if q.offset is not None and q.offset > MAX_OFFSET:
+        raise SoqlError(
+            "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
+        )
+    return Plan(q, obj, tuple(paths), count_path, tuple(order)), predicate
+
+
+def compile_where(plan: Plan, *, lookup: Lookup, now: datetime) -> Predicate | None:
+    """The WHERE predicate of an already prepared plan, for this run's ``lookup`` and ``now``.
+
+    Raises:
+        SoqlError: a date literal out of the calendar's range at ``now``.
+    """
+    where = plan.query.where
+    return _compile(plan.query, plan.obj, where, lookup, now) if where is not None else None
+
+
+def run(
+    plan: Plan,
+    predicate: Predicate | None,
+    rows_for: Callable[[str], Iterable[Row]],
+    *,
+    lookup: Lookup,
+    api_version: str = "68.0",
+) -> tuple[int, list[dict[str, object]]]:
+    """Filter, sort and project the rows of a prepared plan (see :func:`execute`)."""
+    q, obj, order, count_path = plan.query, plan.obj, plan.order, plan.count_path
+    start = q.offset or 0
+    end = None if q.limit is None else start + q.limit
+    # Without ORDER BY or an aggregate, stop reading rows once LIMIT + OFFSET are met.
+    enough = end if not order and count_path is None else None
+    matched: list[Row] = []
+    for row in rows_for(obj.name):
+        if enough is not None and len(matched) >= enough:
+            break
+        if predicate is None or predicate(row):
+            matched.append(row)
+    if count_path is not None:
+        n = sum(1 for r in matched if count_path.value(r, lookup) is not None)
+        return 1, [{"attributes": {"type": "AggregateResult"}, q.alias: n}]
+    matched = _sort(matched, order, lookup) if order else matched
+    matched = matched[start:end]
+    if q.count is True:
+        return len(matched), []
+    return len(matched), [_project(r, obj, plan.paths, lookup, api_version) for r in matched]
+
+
+def execute(
+    query: Query | str,
+    rows_for: Callable[[str], Iterable[Row]],
+    *,
+    lookup: Lookup,
+    now: datetime,
+    api_version: str = "68.0",
+) -> tuple[int, list[dict[str, object]]]:
+    """Run a query and return ``(totalSize, records)`` in Salesforce's JSON shape.
+
+    Args:
+        query: a parsed :class:`Query` or SOQL text.
+        rows_for: gives the stored rows of one sObject type (canonical field names).
+        lookup: ``(sobject, id) -> row | None`` used for relationship paths such as
+            ``Account.Name``.
+        now: the clock's reading, for date literals such as ``TODAY``.
+        api_version: the version in each record's ``attributes.url``.
+
+    Raises:
+        SoqlError: any syntax, name, type or range error.
+    """
+    q = query if isinstance(query, Query) else parse(query)
+    plan, predicate = prepare(q, lookup=lookup, now=now)
+    return run(plan, predicate, rows_for, lookup=lookup, api_version=api_version)
+
+
+class PlanCache:
+    """The plans of the most recently run query texts, least recently used dropped first.
+
+    Args:
+        size: how many plans are kept.
+        max_text: longer query texts are not kept (a few huge ones would hold the memory).
+    """
+
+    def __init__(self, size: int = 256, max_text: int = 4096) -> None:
+        self._size = size
+        self._max_text = max_text
+        self._plans: OrderedDict[str, Plan] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> Plan | None:
+        """The plan of exactly ``text``, or None."""
+        with self._lock:
+            plan = self._plans.get(text)
+            if plan is not None:
+                self._plans.move_to_end(text)
+            return plan
+
+    def put(self, text: str, plan: Plan) -> None:
+        """Remember the plan of ``text`` (the query the plan was made from)."""
+        if len(text) > self._max_text or plan.query.text != text:
+            return
+        with self._lock:
+            self._plans[text] = plan
+            self._plans.move_to_end(text)
+            while len(self._plans) > self._size:
+                self._plans.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._plans)

@@ -1,0 +1,262 @@
+"""The emulator's speed-ups change nothing a client can see.
+
+SOQL plans are cached per query text, a certificate's key per certificate, form fields and
+JSON responses are built by hand: each is checked here against fresh data, a certificate
+cutover, the clock, and the library code it replaces.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from starlette.responses import JSONResponse
+
+from sfbearer.emulator import oauth, records
+from sfbearer.emulator.records import RecordStore, SoqlError
+from sfbearer.emulator.schema import make_id
+from sfbearer.emulator.soql import PlanCache, parse, prepare
+from sfbearer.keys import KeyPair
+
+from .conftest import Org, error_of
+
+ORG_ID = make_id("00D", 7)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(clock: FakeClock) -> Iterator[RecordStore]:
+    conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    yield RecordStore(conn, threading.RLock(), clock=clock, org_id=ORG_ID)
+    conn.close()
+
+
+def names(result: dict[str, object]) -> list[object]:
+    rows = result["records"]
+    assert isinstance(rows, list)
+    return [row["Name"] for row in rows]
+
+
+# --- SOQL plans ------------------------------------------------------------------------------
+
+
+def test_cached_query_sees_every_change_of_the_rows(
+    store: RecordStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+    real_parse = records.parse
+    monkeypatch.setattr(records, "parse", lambda text: parsed.append(text) or real_parse(text))
+    soql = "SELECT Name FROM Account WHERE Name LIKE 'A%' ORDER BY Name"
+    first = store.create("Account", {"Name": "Acme"})
+    assert names(store.query(soql)) == ["Acme"]
+    second = store.create("Account", {"Name": "Abc"})
+    store.create("Account", {"Name": "Zed"})
+    assert names(store.query(soql)) == ["Abc", "Acme"]
+    store.update("Account", first, {"Name": "Zzz"})
+    assert names(store.query(soql)) == ["Abc"]
+    store.delete("Account", second)
+    assert names(store.query(soql)) == []
+    assert names(store.query(soql, include_deleted=True)) == ["Abc"]
+    assert parsed == [soql]  # parsed and bound once, run six times
+
+
+def test_cached_relationship_path_reads_the_parent_live(store: RecordStore) -> None:
+    account = store.create("Account", {"Name": "Old name"})
+    store.create("Contact", {"LastName": "Lee", "AccountId": account})
+    soql = "SELECT LastName, Account.Name FROM Contact"
+    assert store.query(soql)["records"][0]["Account"]["Name"] == "Old name"  # type: ignore[index]
+    store.update("Account", account, {"Name": "New name"})
+    assert store.query(soql)["records"][0]["Account"]["Name"] == "New name"  # type: ignore[index]
+
+
+def test_cached_date_literal_follows_the_clock(store: RecordStore, clock: FakeClock) -> None:
+    store.create("Account", {"Name": "Today's"})
+    soql = "SELECT Name FROM Account WHERE CreatedDate = TODAY"
+    assert names(store.query(soql)) == ["Today's"]
+    clock.now += timedelta(days=2)
+    assert names(store.query(soql)) == []
+
+
+def test_refused_queries_are_refused_every_time_and_never_cached(store: RecordStore) -> None:
+    for soql in ("SELECT Nope FROM Account", "SELECT Name FROM Account WHERE", "SELECT"):
+        messages = set()
+        for _ in range(3):
+            with pytest.raises(SoqlError) as info:
+                store.query(soql)
+            messages.add(info.value.message)
+        assert len(messages) == 1
+    assert len(store._plans) == 0
+    store.query("SELECT Name FROM Account")
+    assert len(store._plans) == 1
+
+
+def test_where_errors_of_a_cached_plan_still_depend_on_the_clock() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    plan, _ = prepare(
+        parse("SELECT Name FROM Account WHERE CreatedDate < NEXT_N_DAYS:5"),
+        lookup=lambda s, i: None,
+        now=now,
+    )
+    from sfbearer.emulator.soql import compile_where
+
+    assert compile_where(plan, lookup=lambda s, i: None, now=now) is not None
+    with pytest.raises(SoqlError) as info:
+        compile_where(plan, lookup=lambda s, i: None, now=datetime(9999, 12, 30, tzinfo=UTC))
+    assert info.value.error_code == "MALFORMED_QUERY"
+
+
+def plan_of(text: str) -> Any:
+    return prepare(parse(text), lookup=lambda s, i: None, now=datetime.now(UTC))[0]
+
+
+def test_plan_cache_drops_the_least_recently_used() -> None:
+    cache = PlanCache(size=2)
+    texts = [f"SELECT Name FROM Account LIMIT {n}" for n in (1, 2, 3)]
+    cache.put(texts[0], plan_of(texts[0]))
+    cache.put(texts[1], plan_of(texts[1]))
+    assert cache.get(texts[0]) is not None  # now the most recently used
+    cache.put(texts[2], plan_of(texts[2]))
+    assert len(cache) == 2
+    assert cache.get(texts[1]) is None
+    got = cache.get(texts[0])
+    assert got is not None
+    assert got.query.limit == 1
+
+
+def test_plan_cache_keeps_neither_huge_texts_nor_a_plan_of_another_text() -> None:
+    cache = PlanCache(max_text=40)
+    long_text = "SELECT Name FROM Account WHERE Name = '" + "x" * 40 + "'"
+    cache.put(long_text, plan_of(long_text))
+    short = "SELECT Name FROM Account"
+    cache.put(short + " ", plan_of(short))
+    assert len(cache) == 0
+
+
+# --- certificate keys --------------------------------------------------------------------------
+
+
+def test_certificate_cutover_after_a_cached_login(
+    sf_org: Org, key_pair: KeyPair, other_key_pair: KeyPair
+) -> None:
+    registry = sf_org.sf.ctx.registry
+    sf_org.login()  # the key of the first certificate is now cached
+    app = registry.get_app(sf_org.app)
+    assert app is not None
+    first_key = registry.certificate_key(app)
+    sf_org.sf.update_app(sf_org.app, certificate=other_key_pair.certificate)
+    assert error_of(sf_org.post(sf_org.mint()))[2] == "invalid assertion"
+    assert sf_org.post(sf_org.mint(key=other_key_pair.private_key)).status_code == 200
+    app = registry.get_app(sf_org.app)
+    assert app is not None
+    second_key = registry.certificate_key(app)
+    assert first_key is not None
+    assert second_key is not None
+    assert first_key.public_key == key_pair.certificate.public_key()
+    assert second_key.public_key == other_key_pair.certificate.public_key()
+    sf_org.sf.update_app(sf_org.app, certificate=key_pair.certificate)  # and back
+    assert sf_org.post(sf_org.mint()).status_code == 200
+
+
+def test_cached_key_still_verifies_every_signature(sf_org: Org) -> None:
+    good = sf_org.mint()
+    assert sf_org.post(good).status_code == 200
+    head, claims, signature = sf_org.mint().split(".")
+    flipped = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]
+    assert error_of(sf_org.post(f"{head}.{claims}.{flipped}"))[2] == "invalid assertion"
+    other_claims = sf_org.mint(sub="someone@else.com").split(".")[1]
+    assert error_of(sf_org.post(f"{head}.{other_claims}.{signature}"))[2] == "invalid assertion"
+
+
+def test_cached_validity_is_compared_with_the_clock_of_each_request(sf_org: Org) -> None:
+    sf_org.login()
+    app = sf_org.sf.ctx.registry.get_app(sf_org.app)
+    assert app is not None
+    key = sf_org.sf.ctx.registry.certificate_key(app)
+    assert key is not None
+    sf_org.sf.clock.advance(seconds=key.not_after - sf_org.sf.clock.now() + 60)
+    assert error_of(sf_org.post(sf_org.mint()))[2] == "invalid assertion"
+
+
+# --- form fields and JSON responses -----------------------------------------------------------
+
+
+def reference_form(body: bytes) -> dict[str, str]:
+    text = body.decode("utf-8", errors="replace")
+    form: dict[str, str] = {}
+    for key, value in urllib.parse.parse_qsl(text, keep_blank_values=True, max_num_fields=64):
+        form.setdefault(key, value)
+    return form
+
+
+def outcome(parse_form: Any, body: bytes) -> object:
+    try:
+        return parse_form(body)
+    except ValueError as exc:
+        return type(exc)
+
+
+FORM_TEXT = st.text(alphabet="ab=&+%2AFf3\u00e9;\x00 ", max_size=40)
+
+
+@given(st.one_of(FORM_TEXT.map(str.encode), st.binary(max_size=40)))
+def test_form_fields_parse_exactly_as_parse_qsl(body: bytes) -> None:
+    assert outcome(oauth._parse_form, body) == outcome(reference_form, body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"&&", b"a", b"a=1&a=2", b"=x", b"a=%zz&b=%E9", b"grant_type=urn%3Aietf%3Ax&x=+y+",
+     b"&".join([b"f=1"] * 64), b"&".join([b"f=1"] * 65), b"a=" + b"%41" * 300],
+)  # fmt: skip
+def test_form_edge_cases_parse_exactly_as_parse_qsl(body: bytes) -> None:
+    assert outcome(oauth._parse_form, body) == outcome(reference_form, body)
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(JSON_VALUES, st.sampled_from([200, 201, 400, 401, 403, 404, 413, 500]))
+def test_json_response_is_byte_for_byte_starlettes(content: object, status: int) -> None:
+    ours = oauth.JsonResponse(content, status, oauth._NO_STORE_RAW)
+    theirs = JSONResponse(content, status_code=status, headers=oauth._NO_STORE)
+    assert (ours.status_code, ours.body, ours.raw_headers) == (
+        theirs.status_code, theirs.body, theirs.raw_headers)  # fmt: skip
+    plain = JSONResponse(content, status_code=status)
+    assert oauth.JsonResponse(content, status).raw_headers == plain.raw_headers
+
+
+def test_json_response_refuses_what_starlette_refuses() -> None:
+    for bad in (float("nan"), {"x": float("inf")}):
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            oauth.JsonResponse(bad)
+    assert json.loads(oauth.JsonResponse({"é": "\u2028"}).body) == {"é": "\u2028"}
