@@ -235,8 +235,11 @@ def test_twenty_identities_at_once_never_cross(
         assert created_by == identities[record_name.split()[0]].user_id, record_name
 
 
-def test_a_revoked_session_reauthenticates_only_its_identity(org: Org, fleet_of: Any) -> None:
-    creds = fleet_of(MemoryCache())
+@pytest.mark.parametrize("choice", ["memory-shared", "file-shared"])
+def test_a_revoked_session_reauthenticates_only_its_identity(
+    org: Org, fleet_of: Any, choice: str
+) -> None:
+    creds = fleet_of(CACHES[choice](org))
     seen = {name: Seen() for name in creds}
     assert _work(creds, seen, "before") == []
     owners = {t: org.session_user(t) for what in seen.values() for t in what.tokens}
