@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from sfbearer import JWTBearerCredentials
-from sfbearer.emulator import Emulator
+from sfbearer.emulator import Emulator, EmulatorConfig
 from sfbearer.keys import KeyPair, write_key_pair
 
 # Read at import: the suite's autouse fixture clears SFBEARER_* variables for each test.
@@ -80,6 +80,17 @@ const step = async (out, name, fn) => {
   await step(out, "retrieveDestroyed", async () => (await conn.sobject("Account").retrieve(id)).Name);
   await step(out, "queryAll", async () =>
     (await conn.query("SELECT Id FROM Account WHERE Id = '" + id + "'", { scanAll: true })).totalSize);
+  await step(out, "paged", async () => {
+    // More rows than one batch: jsforce follows nextRecordsUrl by itself.
+    const r = await conn.query("SELECT Id FROM User", { autoFetch: true, maxFetch: 100 });
+    return { totalSize: r.totalSize, fetched: r.records.length, done: r.done };
+  });
+  await step(out, "count", async () => await conn.sobject("Account").count({ Name: "Alpha" }));
+  await step(out, "find", async () =>
+    (await conn.sobject("Account").find({ Name: { $like: "B%" } }, ["Id", "Name"]).sort({ Name: 1 }).limit(5))
+      .map((x) => x.Name));
+  await step(out, "describeGlobal", async () =>
+    (await conn.describeGlobal()).sobjects.some((o) => o.name === "Account"));
   await step(out, "describe", async () => {
     const r = await conn.sobject("Account").describe();
     return { name: r.name, hasName: r.fields.some((f) => f.name === "Name") };
@@ -148,8 +159,11 @@ def run(
     key_path, _ = write_key_pair(key_pair, work / "keys")
     script = work / "check.js"
     script.write_text(SCRIPT)
-    with Emulator(tls=True) as sf:
+    # Small query batches, so a query of the users takes several pages.
+    with Emulator(tls=True, config=EmulatorConfig(query_batch_size=2)) as sf:
         app = sf.add_app(name="jsforce", certificate=key_pair.certificate)
+        for n in range(4):
+            sf.add_user(username=f"other{n}@acme.com")
         sf.add_user(username=USERNAME)
         sf.authorize(app="jsforce", user=USERNAME)
         for name in ("Beta", "Alpha"):
@@ -201,6 +215,16 @@ def test_query_and_crud(run: tuple[Emulator, dict[str, Any]]) -> None:
     assert out["destroy"] == {"success": True, "sameId": True}
     assert out["retrieveDestroyed"]["errorCode"] == "ENTITY_IS_DELETED"  # in the recycle bin
     assert out["queryAll"] == 1  # the deleted row, still in the recycle bin
+
+
+def test_paging_count_find_and_describe_global(run: tuple[Emulator, dict[str, Any]]) -> None:
+    _, out = run
+    assert out["paged"]["fetched"] == out["paged"]["totalSize"]
+    assert out["paged"]["totalSize"] >= 5  # five users of ours, in pages of two
+    assert out["paged"]["done"] is True
+    assert out["count"] == 1
+    assert out["find"] == ["Beta"]
+    assert out["describeGlobal"] is True
 
 
 def test_describe_identity_limits_and_errors(run: tuple[Emulator, dict[str, Any]]) -> None:
