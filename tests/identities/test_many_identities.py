@@ -217,6 +217,8 @@ def test_twenty_identities_at_once_never_cross(
         cached = c.cache.get(keys[name])
         assert cached is not None, name
         assert org.session_user(cached.access_token) == identities[name].user_id
+        # the identity URL Salesforce returned with the token names the same user
+        assert cached.id_url.rsplit("/", 1)[-1] == identities[name].user_id, name
     if choice.startswith("file"):
         on_disk = sorted(p.stem for p in org.cache_dir.glob("*.json"))
         assert on_disk == sorted(keys.values())
