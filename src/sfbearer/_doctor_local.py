@@ -57,13 +57,15 @@ class Check:
         }
 
 
-def key_checks(profile: Profile, now: dt.datetime) -> Iterator[Check]:
+def key_checks(
+    profile: Profile, now: dt.datetime, *, passphrase: str | None = None
+) -> Iterator[Check]:
     """Key file permissions, type and size; certificate validity and match (via keycheck)."""
     from sfbearer.keycheck import check_key_files
 
     cert_path = profile.certificate_path()
     if profile.jwt_key_file and not profile.uses_signer_uri and cert_path is not None:
-        passphrase = _passphrase(profile)
+        passphrase = passphrase or _passphrase(profile)
         names = {"permissions": "key file", "key": "key", "certificate": "certificate"}
         for finding in check_key_files(
             profile.jwt_key_file, cert_path, passphrase=passphrase, now=now
@@ -86,12 +88,18 @@ def _passphrase(profile: Profile) -> str | None:
         return None
 
 
-def signer_checks(profile: Profile, now: dt.datetime) -> Iterator[Check | Signer]:
+def signer_checks(
+    profile: Profile,
+    now: dt.datetime,
+    *,
+    passphrase: str | None = None,
+    pin: str | None = None,
+) -> Iterator[Check | Signer]:
     """Load the signer and prove it answers; check the certificate against its public key."""
     from sfbearer.keys import key_matches_certificate, load_certificate, verify_rs256
 
     try:
-        signer = load_signer(profile)
+        signer = load_signer(profile, passphrase=passphrase, pin=pin)
     except SfBearerError as exc:
         yield Check("signer", "fail", str(exc), exc.hint)
         return

@@ -170,8 +170,14 @@ def run_doctor(
     overrides: Mapping[str, object] | None = None,
     now: Callable[[], float] = time.time,
     http: Any = None,
+    passphrase: str | None = None,
+    pin: str | None = None,
 ) -> Iterator[Check]:
-    """Run every check in order, yielding each :class:`Check` as soon as it is known."""
+    """Run every check in order, yielding each :class:`Check` as soon as it is known.
+
+    ``passphrase`` (an encrypted key file's) and ``pin`` (an HSM key's, when its URI has no
+    ``pin-source``) are used to open the signer; the CLI prompts for them on a terminal.
+    """
 
     from sfbearer.client import SalesforceClient
     from sfbearer.credentials import JWTBearerCredentials
@@ -189,10 +195,10 @@ def run_doctor(
     )
 
     current = dt.datetime.fromtimestamp(now(), dt.UTC)
-    key_findings = list(key_checks(prof, current))
+    key_findings = list(key_checks(prof, current, passphrase=passphrase))
     yield from key_findings
     signer: Signer | None = None
-    for item in signer_checks(prof, current):
+    for item in signer_checks(prof, current, passphrase=passphrase, pin=pin):
         if isinstance(item, Check):
             if not (key_findings and item.name == "signer" and item.status == "fail"):
                 yield item

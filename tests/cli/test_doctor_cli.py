@@ -245,3 +245,27 @@ def test_probe_audiences_says_what_it_spends_and_finds_the_right_one(
     assert any("https://login.salesforce.com" in line for line in accepted)
     assert any(sf.url in line for line in accepted)
     assert sf.stats()["token_requests"]["failed"] >= 2
+
+
+def test_an_encrypted_key_is_opened_with_a_prompted_passphrase(
+    run_cli, setup, key_pair: KeyPair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sfbearer.cli import _passphrase
+
+    key, cert = write_key_pair(key_pair, tmp_path / "enc", passphrase="s3cret-canary")
+    setup(jwt_key_file=str(key), cert_file=str(cert))
+    asked: list[str] = []
+    monkeypatch.setattr(
+        _passphrase, "_hidden_prompt", lambda text: asked.append(text) or "s3cret-canary"
+    )
+    result = run_cli("doctor", "-p", "doc", tty=True)
+    assert result.code == 0, result
+    assert len(asked) == 1
+    assert "s3cret-canary" not in result.output
+    # Without a terminal nobody is asked, and the key check says what is missing.
+    asked.clear()
+    code, checks = doctor(run_cli)
+    assert asked == []
+    assert code == 2
+    assert checks["key"]["status"] == "fail", checks
+    assert "passphrase" in checks["key"]["message"]

@@ -7,11 +7,12 @@ from typing import Any
 import click
 
 from sfbearer.cli._app import App, global_options, pass_app
+from sfbearer.cli._checks import check_lines
 from sfbearer.cli._options import connection_options
 
 __all__ = ["doctor"]
 
-_MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "unreachable": "UNRE", "skip": "skip"}
+_WIDTH = 22
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,13 +40,15 @@ def doctor(app: App, probe_audiences: bool, **flags: Any) -> int:
     from sfbearer import doctor as checks_module
 
     overrides = {k: v for k, v in flags.items() if v is not None and v != ()}
+    passphrase, pin = _secrets_to_ask(app, overrides)
     checks = []
-    for check in checks_module.run_doctor(app.profile, overrides=overrides):
+    for check in checks_module.run_doctor(
+        app.profile, overrides=overrides, passphrase=passphrase, pin=pin
+    ):
         checks.append(check)
         if not app.json_mode:
-            app.out(f"[{_MARK[check.status]}] {check.name:<22} {check.message}")
-            if check.hint and check.status != "ok":
-                app.out(f"       {'':<22} -> {check.hint}")
+            for line in check_lines(check, width=_WIDTH):
+                app.out(line)
     if probe_audiences:
         from sfbearer.config import resolve_profile
 
@@ -58,7 +61,8 @@ def doctor(app: App, probe_audiences: bool, **flags: Any) -> int:
         for check in checks_module.probe_audiences(app.profile, overrides=overrides):
             checks.append(check if check.status != "fail" else _as_probe(check))
             if not app.json_mode:
-                app.out(f"[{_MARK[check.status]}] {check.name:<22} {check.message}")
+                for line in check_lines(check, width=_WIDTH, hint=False):
+                    app.out(line)
     code = checks_module.exit_code(checks)
     if app.json_mode:
         app.json({"checks": [c.as_dict() for c in checks], "exit_code": code})
@@ -71,6 +75,26 @@ def doctor(app: App, probe_audiences: bool, **flags: Any) -> int:
         }[code]
         app.out(f"doctor: {summary}")
     return code
+
+
+def _secrets_to_ask(app: App, overrides: dict[str, Any]) -> tuple[str | None, str | None]:
+    """On a terminal, the key passphrase or HSM PIN the profile needs and has no source for.
+
+    A profile that cannot be resolved asks for nothing: the configuration check reports it.
+    """
+    from sfbearer._exceptions import SfBearerError
+    from sfbearer.cli._passphrase import prompt_passphrase, prompt_pin
+    from sfbearer.config import needs_passphrase, resolve_profile
+
+    try:
+        profile = resolve_profile(app.profile, overrides=overrides)
+        if needs_passphrase(profile):
+            return prompt_passphrase(profile.key_source()), None
+        if profile.uses_signer_uri and profile.jwt_key_file:
+            return None, prompt_pin(profile.jwt_key_file)
+    except SfBearerError:
+        pass
+    return None, None
 
 
 def _as_probe(check: Any) -> Any:
