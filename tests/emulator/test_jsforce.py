@@ -35,7 +35,8 @@ SCRIPT = r"""
 const crypto = require("crypto");
 const fs = require("fs");
 const jsforce = require("jsforce");
-const [loginUrl, clientId, username, keyFile, tokenJson] = process.argv.slice(2);
+const [loginUrl, clientId, username, keyFile] = process.argv.slice(2);
+const tokenJson = process.env.TOKEN_JSON;  // not in argv, where any local user could read it
 const b64url = (b) => Buffer.from(b).toString("base64url");
 // Each step records its value or the error jsforce raised, so one failure does not hide others.
 const step = async (out, name, fn) => {
@@ -180,9 +181,11 @@ def run(
                 {"instance_url": token.instance_url, "access_token": token.access_token}
             )
         env = {k: v for k, v in os.environ.items() if not k.startswith("SFBEARER_")}
-        env.update(NODE_PATH=str(node_modules), NODE_EXTRA_CA_CERTS=str(sf.ca_path))
+        env.update(
+            NODE_PATH=str(node_modules), NODE_EXTRA_CA_CERTS=str(sf.ca_path), TOKEN_JSON=token_json
+        )
         done = subprocess.run(
-            [str(NODE), str(script), sf.url, app.consumer_key, USERNAME, str(key_path), token_json],
+            [str(NODE), str(script), sf.url, app.consumer_key, USERNAME, str(key_path)],
             capture_output=True, text=True, env=env, timeout=60, check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
