@@ -34,7 +34,7 @@ from sfbearer.cli import main
 from sfbearer.config import Profile, load_profiles, save_profile
 from sfbearer.emulator import Emulator
 from sfbearer.keys import KeyPair, generate_key_pair, write_key_pair
-from sfbearer.signers._base import public_key_fingerprint
+from sfbearer.signers import public_key_fingerprint
 
 # Read at import: the suite's autouse fixture clears SFBEARER_* variables for each test.
 _CI_REDIS_URL = os.environ.get("SFBEARER_TEST_REDIS_URL", "")
