@@ -22,14 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["init", "profiles"]
 
 _CERT_WARN_DAYS = 30
-#: Profile fields a key rotation writes; ``profiles show`` prints those that are set.
-_ROTATION_FIELDS = (
-    "next_jwt_key_file",
-    "next_cert_file",
-    "previous_jwt_key_file",
-    "previous_cert_file",
-    "previous_client_id",
-)
 
 
 def _absolute(path: str) -> str:
@@ -300,10 +292,12 @@ def _redact_url(url: str | None) -> str | None:
 @pass_app
 def show(app: App, name: str | None) -> int:
     """Show a profile (NAME, else --profile, else the default). Never prints secrets."""
+    from sfbearer._config_file import PROFILE_FIELDS
     from sfbearer._exceptions import EnvironmentConfigError
     from sfbearer.config import ENV_VARS, config_path, default_profile_name, get_profile
 
     profile = get_profile(name or app.profile)
+    rotation = [f for f in PROFILE_FIELDS if f.startswith(("next_", "previous_"))]
     data: dict[str, Any] = {
         "name": profile.name,
         "default": default_profile_name() == profile.name,
@@ -325,7 +319,7 @@ def show(app: App, name: str | None) -> int:
         "ca_bundle": profile.ca_bundle,
         "timeout": profile.timeout,
         # A key rotation in progress (certs rotate) or the settings the last promote replaced.
-        **{field: getattr(profile, field) for field in _ROTATION_FIELDS},
+        **{field: getattr(profile, field) for field in rotation},
     }
     code = EXIT_OK
     try:
