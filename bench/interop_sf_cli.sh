@@ -11,7 +11,8 @@
 # pre-authorized user, two Accounts), serves it with `sfbearer emulator serve --tls --ca-out`,
 # then runs `sf org login jwt`, `sf org display`, `sf data query` (JSON, a relationship,
 # --all-rows and the human table), `sf data create/get/update/delete record`,
-# `sf org list limits` and `sf org logout` with NODE_EXTRA_CA_CERTS pointing at the emulator's
+# `sf org list limits`, `sf sobject list/describe`, `sf data export tree`, a second login and
+# `sf org logout` with NODE_EXTRA_CA_CERTS pointing at the emulator's
 # CA and a throw-away HOME. Each command's exit code and a short summary of its --json answer
 # are printed (never a token); the exit code is the number of failed commands.
 # KEEP=1 keeps the work directory (its files hold the session's token) for a closer look.
@@ -139,6 +140,13 @@ else
 fi
 run limits "[x for x in r if x['name'] == 'DailyApiRequests']" -- \
   org list limits --target-org emu
+run sobjects "len(r)" -- sobject list --target-org emu
+run describe "(r['name'], len(r['fields']))" -- sobject describe --sobject Account --target-org emu
+run export "len(r)" -- data export tree --query "SELECT Id, Name FROM Account" \
+  --target-org emu --output-dir "$work/export"
+run relogin "r['username']" -- \
+  org login jwt --client-id "$consumer_key" --jwt-key-file "$work/keys/server.key" \
+  --username "$username" --instance-url "$url" --alias emu
 run logout "r" -- org logout --target-org emu --no-prompt
 
 "$sfbearer" emulator stats --json --url "$url" --ca "$work/ca.pem" 2>/dev/null |
