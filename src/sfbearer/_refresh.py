@@ -18,7 +18,7 @@ from sfbearer._exceptions import ConfigError, SfBearerError, TokenRequestError
 from sfbearer._exchange import Exchange
 from sfbearer._http import httpx
 from sfbearer._singleflight import Flight
-from sfbearer.assertion import mint_assertion
+from sfbearer.assertion import MAX_LIFETIME, mint_assertion
 from sfbearer.audit import AuditSink, token_hash
 from sfbearer.cache import TokenCache
 from sfbearer.environments import Environment
@@ -118,7 +118,10 @@ class RefreshMixin:
             return old
         if isinstance(exc, TokenRequestError) and not exc.retryable:
             self._slot.failure = (exc, now + self.retry.negative_cache_seconds)
-        self._emit("token.failed", None, error=getattr(exc, "error", type(exc).__name__))
+        details: dict[str, object] = {"error": getattr(exc, "error", type(exc).__name__)}
+        if isinstance(exc, TokenRequestError) and exc.description:
+            details["error_description"] = exc.description
+        self._emit("token.failed", None, **details)
         raise exc
 
     def _install(self, token: Token) -> None:
@@ -138,15 +141,19 @@ class RefreshMixin:
 
     def _mint(self) -> str:
         jti = secrets.token_urlsafe(16)
+        now = self.clock()
+        audience = self.environment.audience
         assertion = mint_assertion(
             self.signer,
             client_id=self.client_id,
             username=self.username,
-            audience=self.environment.audience,
-            now=self.clock(),
+            audience=audience,
+            now=now,
             jti=jti,
         )
-        self._emit("assertion.minted", None, jti=jti)
+        # the claims as signed (mint_assertion: iat = int(now), exp = iat + MAX_LIFETIME)
+        claims = {"iss": self.client_id, "sub": self.username, "aud": audience}
+        self._emit("assertion.minted", None, jti=jti, **claims, exp=int(now) + MAX_LIFETIME)
         return assertion
 
     def _trusted(self, token: Token) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import threading
 from collections.abc import Iterator
@@ -301,6 +302,36 @@ def test_from_profile_with_an_audit_trail(org: Org, key_files, tmp_path) -> None
     assert token.access_token not in text
     assert "eyJ" not in text
     assert all(r["client_id"] == org.consumer_key for r in records)
+    minted = records[0]
+    assert minted["iss"] == org.consumer_key
+    assert minted["sub"] == USERNAME
+    assert minted["aud"] == org.sf.url
+    ts = dt.datetime.fromisoformat(minted["ts"].replace("Z", "+00:00")).timestamp()
+    assert 0 < minted["exp"] - ts <= 181
+    assert minted["key_fingerprint"].count(":") == 31
+
+
+def test_a_failed_token_request_is_audited_with_salesforce_error(
+    org: Org, key_files, tmp_path
+) -> None:
+    import json
+
+    trail = tmp_path / "audit.jsonl"
+    creds = JWTBearerCredentials.from_profile(
+        client_id=org.consumer_key,
+        username="nobody@nowhere.example",
+        jwt_key_file=str(key_files[0]),
+        environment=org.sf.url,
+        audit=str(trail),
+    )
+    with creds, pytest.raises(TokenRequestError) as info:
+        creds.token()
+    records = [json.loads(line) for line in trail.read_text().splitlines()]
+    failed = [r for r in records if r["event"] == "token.failed"]
+    assert len(failed) == 1
+    assert failed[0]["error"] == info.value.error == "invalid_grant"
+    assert failed[0]["error_description"] == info.value.description
+    assert failed[0]["username"] == "nobody@nowhere.example"
 
 
 @pytest.mark.parametrize("minutes", [-10, 10])
