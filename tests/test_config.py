@@ -605,3 +605,21 @@ def test_save_then_load_round_trips(
     save_profile(profile, path=path, force=True)
     assert load_profiles(path)[name] == profile
     path.unlink()
+
+
+def test_identity_variables_replacing_a_named_profile_are_logged(
+    cfg: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    save_profile(Profile(name="agent", client_id=CID, username="a@acme.com", jwt_key_file="a.key"))
+    caplog.set_level("WARNING", logger="sfbearer.config")
+    monkeypatch.setenv("SFBEARER_USERNAME", "a@acme.com")  # the same value: nothing replaced
+    assert resolve_profile("agent").username == "a@acme.com"
+    assert caplog.records == []
+    monkeypatch.setenv("SFBEARER_USERNAME", "other@acme.com")
+    monkeypatch.setenv("SFBEARER_JWT_KEY", "pem-in-env")
+    p = resolve_profile("agent")
+    assert (p.username, p.jwt_key_env) == ("other@acme.com", "SFBEARER_JWT_KEY")
+    [record] = caplog.records
+    assert "profile agent" in record.getMessage()
+    assert "SFBEARER_USERNAME, SFBEARER_JWT_KEY" in record.getMessage()
+    assert "pem-in-env" not in record.getMessage()

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
@@ -47,6 +48,8 @@ from sfbearer._key_source import PASSPHRASE_VAR, SIGNER_URI_SCHEMES, load_signer
 
 if TYPE_CHECKING:
     from sfbearer.environments import Environment
+
+log = logging.getLogger("sfbearer.config")
 
 __all__ = [
     "ENV_VARS",
@@ -339,12 +342,47 @@ def resolve_profile(
         stored = get_profile(chosen, path=path)
         profile_name = stored.name
         base = {f.name: getattr(stored, f.name) for f in fields(Profile) if f.name != "name"}
+        _warn_identity_override(profile_name, base, env_layer)
     _apply(base, env_layer)
     _apply(base, given)
     _check_required(base)
     final_name = str(given.get("name") or profile_name)
     checked = validate_table(final_name or "(flags)", base, source="flags and environment")
     return Profile(name=final_name, **checked)
+
+
+_IDENTITY_VARS = {
+    "client_id": "SFBEARER_CLIENT_ID",
+    "username": "SFBEARER_USERNAME",
+    "jwt_key_file": "SFBEARER_JWT_KEY_FILE",
+    "jwt_key_env": JWT_KEY_VAR,
+}
+
+
+def _warn_identity_override(
+    name: str, stored: Mapping[str, Any], env_layer: Mapping[str, Any]
+) -> None:
+    """Log when an SFBEARER_* variable replaces a named profile's identity.
+
+    The precedence is documented, but in a process running many identities one stray
+    ``SFBEARER_USERNAME`` makes every profile act as that one user; say so at each load.
+    """
+    stored_key = stored.get("jwt_key_file") or stored.get("jwt_key_env")
+    changed = []
+    for field, var in _IDENTITY_VARS.items():
+        value = env_layer.get(field)
+        had = stored_key if field.startswith("jwt_key") else stored.get(field)
+        if value and had and stored.get(field) != value:
+            changed.append(var)
+    if changed:
+        log.warning(
+            "profile %s: %s from the environment replace%s the profile's saved identity; "
+            "unset %s to use the profile as saved",
+            name,
+            ", ".join(changed),
+            "" if len(changed) > 1 else "s",
+            "them" if len(changed) > 1 else "it",
+        )
 
 
 def _check_required(values: Mapping[str, Any]) -> None:
