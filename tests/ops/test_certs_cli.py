@@ -125,6 +125,34 @@ def test_status_finds_the_certificate_beside_the_key(
     assert json.loads(result.stdout)["certificates"][0]["label"] == "k"
 
 
+def test_status_watches_a_pending_rotation_certificate(
+    run_cli: RunCli, make_cert: MakeCert
+) -> None:
+    current = make_cert("current.crt", days_left=10)
+    pending = make_cert("next.crt", days_left=-1)  # a broken pending pair must not hide
+    save_profile(
+        Profile(
+            name="prod",
+            client_id="3MVGa",
+            username="int@acme.com",
+            cert_file=str(current),
+            next_cert_file=str(pending),
+        )
+    )
+    result = run_cli("certs", "status", "--json")
+    states = {c["label"]: c["state"] for c in json.loads(result.stdout)["certificates"]}
+    assert states == {"prod (next)": "expired", "prod": "warning"}
+    assert result.code == 2
+
+
+def test_a_signer_profile_without_cert_file_is_noted(run_cli: RunCli) -> None:
+    uri = "pkcs11:token=acme;object=jwt?module-path=/usr/lib/softhsm/libsofthsm2.so"
+    save_profile(Profile(name="hsm", client_id="3MVG", username="a@b.com", jwt_key_file=uri))
+    result = run_cli("certs", "status")
+    assert result.code == 78
+    assert "profile 'hsm' names no certificate" in result.stderr
+
+
 def test_unknown_profile_is_a_config_error(run_cli: RunCli) -> None:
     result = run_cli("certs", "status", "--profile", "ghost")
     assert result.code == 78

@@ -38,7 +38,8 @@ def certs() -> None:
 
 def profile_certificates(app: App) -> tuple[list[Target], list[str]]:
     """(label, certificate path, profile) for every profile that names a certificate, and
-    notes on those that don't. With ``--profile`` only that profile is looked at.
+    notes on those that don't. With ``--profile`` only that profile is looked at. A pending
+    rotation's certificate (``next_cert_file``) is watched too, labelled ``NAME (next)``.
     """
     from sfbearer.config import get_profile, load_profiles
 
@@ -46,6 +47,9 @@ def profile_certificates(app: App) -> tuple[list[Target], list[str]]:
     found: list[Target] = []
     notes: list[str] = []
     for profile in profiles:
+        if profile.next_cert_file:
+            pending = Path(profile.next_cert_file).expanduser()
+            found.append((f"{profile.name} (next)", pending, profile))
         if profile.cert_file:
             found.append((profile.name, Path(profile.cert_file).expanduser(), profile))
             continue
@@ -58,7 +62,9 @@ def profile_certificates(app: App) -> tuple[list[Target], list[str]]:
 
 
 def _certificate_beside(key_file: str | None) -> Path | None:
-    if not key_file or "://" in key_file:
+    from sfbearer.signers.uri import is_signer_uri
+
+    if not key_file or is_signer_uri(key_file):
         return None  # a signer URI: its certificate must be named in the profile
     key = Path(key_file).expanduser()
     for candidate in (key.parent / "server.crt", *(key.with_suffix(s) for s in _CERT_SUFFIXES)):
