@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.datastructures import QueryParams
 from starlette.responses import JSONResponse
 
 from sfbearer.emulator import oauth, records
@@ -260,3 +261,40 @@ def test_json_response_refuses_what_starlette_refuses() -> None:
         with pytest.raises(ValueError, match="not JSON compliant"):
             oauth.JsonResponse(bad)
     assert json.loads(oauth.JsonResponse({"é": "\u2028"}).body) == {"é": "\u2028"}
+
+
+QUERY_TEXT = st.text(alphabet="qab=&+%2AFf3\u00e9 ", max_size=40)
+
+
+@given(st.one_of(QUERY_TEXT.map(lambda t: t.encode("latin-1", "replace")), st.binary(max_size=40)))
+def test_query_value_is_starlettes_query_params_get(raw: bytes) -> None:
+    for name in ("q", "a", "a b", ""):
+        assert oauth.query_value(raw, name) == QueryParams(raw).get(name)
+
+
+def test_query_endpoint_reads_the_last_q(sf_org: Org) -> None:
+    token = sf_org.login()
+    response = sf_org.api(
+        "GET",
+        "/services/data/v68.0/query/?q=SELECT+Nope+FROM+Account&q=SELECT+Name+FROM+Organization",
+        token,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["totalSize"] == 1
+    assert response.headers["sforce-limit-info"].startswith("api-usage=")
+
+
+def test_sessions_past_the_prune_threshold_still_answer(fresh_org: Org) -> None:
+    sessions = fresh_org.sf.ctx.sessions
+    user = fresh_org.sf.ctx.registry.get_user_by_username(fresh_org.username)
+    assert user is not None
+    sessions._prune_above = 3
+    tokens = [sessions.create(user.id, fresh_org.app, frozenset({"api"}), 1) for _ in range(4)]
+    fresh_org.sf.clock.advance(minutes=2)  # all four idle past their timeout
+    late = [sessions.create(user.id, fresh_org.app, frozenset({"api"}), 1) for _ in range(2)]
+    sessions.flush()  # drops the four dead ones
+    assert len(sessions._sessions) == 2
+    assert sessions._prune_above == 10_000
+    assert all(sessions.lookup(t) is None for t in tokens)
+    assert all(sessions.lookup(t) is not None for t in late)
+    assert sessions.lookup(late[0]) is sessions.lookup(late[0])  # one immutable view per session

@@ -137,8 +137,8 @@ def build_app(ctx: Context) -> ASGIApp:
     """The emulator as an ASGI application serving ``ctx``'s org."""
     # Most frequent first: the router tries routes in order.
     routes = [
-        *rest.routes(),
         Route("/services/oauth2/token", oauth.token, methods=_ALL),
+        *rest.routes(),
         Route("/__emulator/ping", rest.ping, methods=["GET"]),
         Route("/id/{org_id}/{user_id}", oauth.identity, methods=["GET", "POST"]),
         Route("/services/oauth2/userinfo", oauth.userinfo, methods=["GET", "POST"]),

@@ -19,7 +19,9 @@ from sfbearer.emulator.registry import UserRecord
 from sfbearer.emulator.sessions import Session
 from sfbearer.emulator.validation import OAuthError, validate_assertion
 
-__all__ = ["JsonResponse", "identity", "read_limited_body", "revoke", "token", "userinfo"]
+__all__ = [
+    "JsonResponse", "identity", "query_value", "read_limited_body", "revoke", "token", "userinfo",
+]  # fmt: skip
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -133,6 +135,24 @@ def _parse_form(body: bytes) -> dict[str, str]:
         if name not in form:
             form[name] = _unquote(value.replace("+", " "))
     return form
+
+
+def query_value(query_string: bytes, name: str) -> str | None:
+    """The last value of ``name`` in a raw query string, or None.
+
+    Exactly what Starlette's ``request.query_params.get(name)`` answers, without decoding
+    every other parameter.
+
+    Example:
+        >>> query_value(b"q=SELECT+Id+FROM+Account&q=x%21", "q")
+        'x!'
+    """
+    found: str | None = None
+    for pair in query_string.decode("latin-1").split("&"):
+        key, _, value = pair.partition("=")
+        if pair and _unquote(key.replace("+", " ")) == name:
+            found = _unquote(value.replace("+", " "))
+    return found
 
 
 async def token(request: Request) -> Response:

@@ -93,10 +93,11 @@ class RecordStore:
         self._lock = lock
         self._clock = clock
         self._cursors = QueryCursors(clock, ttl=cursor_ttl, max_cursors=max_cursors)
-        self._cache: dict[str, list[tuple[dict[str, object], bool]]] = {}
+        self._cache: dict[str, tuple[list[dict[str, object]], list[dict[str, object]]]] = {}
         self._cache_version: tuple[object, int] | None = None
         self._generation = 0
         self._plans = PlanCache()
+        self._version_cursor = conn.cursor()  # one cursor for the per-query version check
         self.org_id = org_id
         with lock:
             conn.executescript(_SCHEMA)
@@ -125,21 +126,22 @@ class RecordStore:
         """Every row of a type, from a cache that any write (ours or another process's) clears.
 
         ``PRAGMA data_version`` changes when another connection commits to the file; our own
-        writes bump ``_generation``. Rows are shared with callers, who must not change them.
+        writes bump ``_generation``. Rows and lists are shared with callers: read-only.
         """
-        version = (self._conn.execute("PRAGMA data_version").fetchone()[0], self._generation)
+        version = (self._version_cursor.execute("PRAGMA data_version").fetchone()[0],
+                   self._generation)  # fmt: skip
         if version != self._cache_version:
             self._cache.clear()
             self._cache_version = version
-        rows = self._cache.get(sobject)
-        if rows is None:
+        lists = self._cache.get(sobject)
+        if lists is None:
             cur = self._conn.execute(
                 "SELECT data, is_deleted FROM sobject_records WHERE sobject = ? ORDER BY seq",
                 (sobject,),
             )
             rows = [(json.loads(r[0]), bool(r[1])) for r in cur.fetchall()]
-            self._cache[sobject] = rows
-        return [row for row, deleted in rows if include_deleted or not deleted]
+            lists = self._cache[sobject] = ([r for r, _ in rows], [r for r, d in rows if not d])
+        return lists[0] if include_deleted else lists[1]
 
     def _changed(self) -> None:
         self._generation += 1
@@ -381,12 +383,12 @@ class RecordStore:
             def rows_for(sobject: str) -> Iterable[Row]:
                 return self._rows(sobject, include_deleted)
 
-            now = self._clock()
             if plan is None:
-                plan, predicate = prepare(parsed, lookup=lookup, now=now)
+                plan, predicate = prepare(parsed, lookup=lookup, now=self._clock())
                 self._plans.put(soql, plan)
-            else:
-                predicate = compile_where(plan, lookup=lookup, now=now)
+            else:  # the clock is read only for a WHERE clause (its date literals)
+                where = plan.query.where is not None
+                predicate = compile_where(plan, lookup=lookup, now=self._clock()) if where else None
             total, records = run(plan, predicate, rows_for, lookup=lookup, api_version=api_version)
             if len(records) <= batch_size:
                 return {"totalSize": total, "done": True, "records": records}

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from sfbearer.emulator import data
 from sfbearer.emulator.context import LATEST_VERSION, Context
-from sfbearer.emulator.oauth import JsonResponse, bearer_token, read_limited_body
+from sfbearer.emulator.oauth import JsonResponse, bearer_token, query_value, read_limited_body
 from sfbearer.emulator.schema import ApiErrorResponse
 from sfbearer.emulator.sessions import Session
 
@@ -148,7 +148,7 @@ async def _dispatch(request: Request, ctx: Context, parts: list[str]) -> Respons
             )
         if len(rest) == 2:
             return JsonResponse(data.next_page(ctx, rest[1], version))
-        q = request.query_params.get("q")
+        q = query_value(request.scope["query_string"], "q")
         if q is None:
             raise _error(400, "MALFORMED_QUERY", "A query string has to be specified")
         if request.query_params.get("columns", "").lower() == "true":

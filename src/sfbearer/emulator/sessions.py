@@ -54,9 +54,15 @@ class _Row:
     last_used: float
     timeout_minutes: int
     revoked: bool = False
+    view: Session | None = None  # the immutable part, built once
 
     def alive(self, now: float) -> bool:
         return not self.revoked and now - self.last_used <= self.timeout_minutes * 60
+
+    def session(self) -> Session:
+        if self.view is None:
+            self.view = Session(self.user_id, self.app_name, self.scopes, self.created)
+        return self.view
 
 
 class SessionStore:
@@ -77,6 +83,7 @@ class SessionStore:
         self._dirty_sessions: set[str] = set()
         self._dirty: set[str] = set()
         self._last_flush = time.monotonic()
+        self._prune_above = 10_000  # sessions kept before dead ones are dropped
         with db.lock:
             db.conn.executescript(_SCHEMA)
             counters = db.conn.execute("SELECT key, value FROM counters").fetchall()
@@ -131,7 +138,7 @@ class SessionStore:
                 self._dirty_sessions.add(key)
         if touch:
             self._maybe_flush()
-        return Session(row.user_id, row.app_name, row.scopes, row.created)
+        return row.session()
 
     def revoke_token(self, token: str) -> bool:
         """Revoke one session; False when the token is unknown or already dead."""
@@ -182,9 +189,11 @@ class SessionStore:
             self._dirty_sessions.clear()
             self._dirty.clear()
             self._last_flush = time.monotonic()
-            if len(self._sessions) > 10_000:  # dead sessions answer like unknown ones
+            if len(self._sessions) > self._prune_above:  # dead ones answer like unknown ones
                 now = self._clock.now()
                 self._sessions = {k: r for k, r in self._sessions.items() if r.alive(now)}
+                # Next time only after as many more: live sessions are not rescanned each flush.
+                self._prune_above = max(10_000, 2 * len(self._sessions))
         if not sessions and not counters:
             return
         with self._db.lock:
