@@ -13,6 +13,7 @@ import threading
 import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +23,11 @@ from starlette.datastructures import QueryParams
 from starlette.responses import JSONResponse
 
 from sfbearer.emulator import oauth, records
+from sfbearer.emulator.clock import Clock
+from sfbearer.emulator.db import Database
 from sfbearer.emulator.records import RecordStore, SoqlError
 from sfbearer.emulator.schema import make_id
+from sfbearer.emulator.sessions import SessionStore
 from sfbearer.emulator.soql import PlanCache, parse, prepare
 from sfbearer.keys import KeyPair
 
@@ -298,3 +302,28 @@ def test_sessions_past_the_prune_threshold_still_answer(fresh_org: Org) -> None:
     assert all(sessions.lookup(t) is None for t in tokens)
     assert all(sessions.lookup(t) is not None for t in late)
     assert sessions.lookup(late[0]) is sessions.lookup(late[0])  # one immutable view per session
+
+
+def test_sessions_written_in_key_order_read_back_whole(tmp_path: Path) -> None:
+    db = Database(tmp_path / "state.db")
+    clock = Clock()
+    store = SessionStore(db, clock, ORG_ID)
+    scopes = [frozenset({"api"}), frozenset({"refresh_token", "api", "web"})]
+    made = {
+        store.create(f"005{n:015d}", f"app{n % 3}", scopes[n % 2], 30 + n): n for n in range(50)
+    }
+    revoked = next(iter(made))
+    assert store.revoke_token(revoked)
+    store.bump("token:ok", "token:ok")
+    store.flush()
+    again = SessionStore(db, clock, ORG_ID)
+    for token, n in made.items():
+        session = again.lookup(token, touch=False)
+        if token == revoked:
+            assert session is None
+            continue
+        assert session is not None
+        assert (session.user_id, session.app_name, session.scopes) == (
+            f"005{n:015d}", f"app{n % 3}", scopes[n % 2])  # fmt: skip
+    assert again.counter("token:ok") == 2
+    db.close()

@@ -75,11 +75,9 @@ def _b64decode(segment: str) -> bytes:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:  # RFC 8725 §3.9: ambiguous JSON is refused, not resolved
-            raise ValueError("duplicate member")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):  # RFC 8725 §3.9: ambiguous JSON is refused, not resolved
+        raise ValueError("duplicate member")
     return result
 
 
