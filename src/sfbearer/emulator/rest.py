@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sfbearer.emulator import data
+from sfbearer.emulator import composite, data
 from sfbearer.emulator.context import LATEST_VERSION, Context
 from sfbearer.emulator.oauth import JsonResponse, bearer_token, query_value, read_limited_body
 from sfbearer.emulator.schema import ApiErrorResponse
@@ -156,6 +156,10 @@ async def _dispatch(request: Request, ctx: Context, parts: list[str]) -> Respons
         return JsonResponse(data.query(ctx, q, version, all_rows=head == "queryAll"))
     if head == "sobjects":
         return await _sobjects(request, ctx, session, rest[1:], version)
+    if head == "composite":
+        return await composite.dispatch(
+            request, ctx, session, rest[1:], version, lambda: _json_body(request)
+        )
     raise _not_found()
 
 

@@ -1,0 +1,321 @@
+"""Many records in one API call: sObject Collections and sObject Tree under ``/composite/``.
+
+sObject Collections (REST API v42.0 and later):
+
+- ``POST /composite/sobjects`` creates up to 200 records (types may be mixed),
+- ``PATCH /composite/sobjects`` updates up to 200 records, each naming its ``id``,
+- ``DELETE /composite/sobjects?ids=...&allOrNone=...`` deletes up to 200 records,
+- ``GET /composite/sobjects/{type}?ids=...&fields=...``, or ``POST`` with
+  ``{"ids": [...], "fields": [...]}``, reads records of one type: ``null`` for an id not found.
+
+Every record goes through the record store's own create, update and delete, so it meets
+exactly the checks of ``/sobjects/{type}``; a refusal becomes that record's
+``{"success": false, "errors": [{"statusCode", "message", "fields"}]}``. With ``allOrNone``
+one failure undoes the whole request and every other record answers
+``ALL_OR_NONE_OPERATION_ROLLED_BACK``. sObject Tree (``POST /composite/tree/{type}``) is in
+:mod:`._tree`. A request counts as one API call, as in Salesforce.
+
+Example:
+    ``POST /services/data/v68.0/composite/sobjects`` with
+    ``{"allOrNone": false, "records": [{"attributes": {"type": "Account"}, "Name": "Acme"}]}``
+    answers ``[{"id": "001...", "success": true, "errors": []}]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from sfbearer.emulator._batch import (
+    MAX_RECORDS,
+    error_entry,
+    request_error,
+    savepoint,
+    sobject_of_id,
+    too_many,
+)
+from sfbearer.emulator._tree import TREE_SINCE, create_tree
+from sfbearer.emulator.context import Context
+from sfbearer.emulator.schema import ApiErrorResponse, get_sobject, normalize_id
+from sfbearer.emulator.sessions import Session
+
+__all__ = ["COLLECTIONS_SINCE", "dispatch"]
+
+COLLECTIONS_SINCE = 42
+"""The first API version with sObject Collections."""
+MAX_RETRIEVE = 2000  # ids one retrieve may name (Salesforce documents 2,000 for the POST form)
+
+_ROLLED_BACK = ApiErrorResponse(
+    400,
+    "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "Record rolled back because not all records were valid and the request was using "
+    "AllOrNone header",
+)
+
+BodyReader = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def _not_found() -> ApiErrorResponse:
+    return request_error(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def _not_allowed(method: str, allowed: str) -> ApiErrorResponse:
+    return request_error(
+        405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are {allowed}"
+    )
+
+
+async def dispatch(
+    request: Request,
+    ctx: Context,
+    session: Session,
+    rest: list[str],
+    version: str,
+    read_body: BodyReader,
+) -> Response:
+    """Answer ``/services/data/v{version}/composite/{rest...}`` for an authenticated caller.
+
+    Raises:
+        ApiErrorResponse: the request as a whole is refused (the caller serialises it).
+    """
+    method = request.method
+    major = int(float(version))
+    if len(rest) == 2 and rest[0] == "tree" and major >= TREE_SINCE:
+        if method != "POST":
+            raise _not_allowed(method, "POST")
+        status, body = create_tree(ctx, session, rest[1], await read_body())
+        return JSONResponse(body, status_code=status)
+    if not rest or rest[0] != "sobjects" or major < COLLECTIONS_SINCE or len(rest) > 2:
+        raise _not_found()
+    if len(rest) == 2:
+        if method == "GET":
+            params = request.query_params
+            ids = _split(params.get("ids"), "ids")
+            fields = _split(params.get("fields"), "fields")
+        elif method == "POST":
+            body = await read_body()
+            ids = _strings(body.get("ids"), "ids")
+            fields = _strings(body.get("fields"), "fields")
+        else:
+            raise _not_allowed(method, "GET,POST")
+        return JSONResponse(retrieve(ctx, rest[1], ids, fields, version))
+    if method == "POST":
+        body = await read_body()
+        return JSONResponse(create(ctx, session, _records(body), _all_or_none(body)))
+    if method == "PATCH":
+        body = await read_body()
+        return JSONResponse(update(ctx, session, _records(body), _all_or_none(body)))
+    if method == "DELETE":
+        params = request.query_params
+        ids = _split(params.get("ids"), "ids")
+        # As Java's Boolean.parseBoolean reads it: anything but "true" is false.
+        all_or_none = params.get("allOrNone", "").lower() == "true"
+        return JSONResponse(delete(ctx, session, ids, all_or_none))
+    raise _not_allowed(method, "DELETE,PATCH,POST")
+
+
+# --- request shape ---------------------------------------------------------------------------
+
+
+def _parse_error(message: str) -> ApiErrorResponse:
+    return request_error(400, "JSON_PARSER_ERROR", message)
+
+
+def _missing(name: str) -> ApiErrorResponse:
+    return request_error(400, "MISSING_ARGUMENT", f"{name} parameter is required")
+
+
+def _split(value: str | None, name: str) -> list[str]:
+    items = [item.strip() for item in (value or "").split(",")]
+    if not any(items):
+        raise _missing(name)
+    return items
+
+
+def _strings(value: object, name: str) -> list[str]:
+    if value is None:
+        raise _missing(name)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _parse_error(f"Cannot deserialize '{name}': a list of strings is expected")
+    if not value:
+        raise _missing(name)
+    return [v.strip() for v in value]
+
+
+def _all_or_none(body: dict[str, Any]) -> bool:
+    value = body.get("allOrNone", False)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise _parse_error("Cannot deserialize 'allOrNone': a boolean is expected")
+
+
+def _records(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``records`` list, each with a known ``attributes.type``; else the whole request fails."""
+    records = body.get("records")
+    if not isinstance(records, list):
+        raise _parse_error("Cannot deserialize 'records': a list of sObjects is expected")
+    if len(records) > MAX_RECORDS:
+        raise too_many()
+    for record in records:
+        if not isinstance(record, dict):
+            raise _parse_error("Cannot deserialize instance of sObject from a non-object")
+        attributes = record.get("attributes")
+        sobject = attributes.get("type") if isinstance(attributes, dict) else None
+        if not isinstance(sobject, str) or not sobject:
+            raise request_error(400, "INVALID_TYPE", "Must send a concrete entity type.")
+        if get_sobject(sobject) is None:
+            raise request_error(
+                400, "INVALID_TYPE",
+                f"sObject type '{sobject[:80]}' is not supported. If you are attempting to use "
+                "a custom object, be sure to append the '__c' after the entity name. Please "
+                "reference your WSDL or the describe call for the appropriate names.",
+            )  # fmt: skip
+    return records
+
+
+# --- the operations --------------------------------------------------------------------------
+
+
+def _finish(
+    results: list[dict[str, Any]], failed: bool, all_or_none: bool, rollback: Callable[[], None]
+) -> list[dict[str, Any]]:
+    """Under ``allOrNone``, one failure undoes all: the records that had passed say so."""
+    if not (failed and all_or_none):
+        return results
+    rollback()
+    rolled_back = [error_entry(_ROLLED_BACK)]
+    out = []
+    for result in results:
+        if result["success"]:
+            result = {**result, "success": False, "errors": rolled_back}
+            if result.pop("created", False):  # a rolled-back insert has no id left to name
+                result.pop("id", None)
+        out.append(result)
+    return out
+
+
+def _failure(exc: ApiErrorResponse) -> dict[str, Any]:
+    return {"success": False, "errors": [error_entry(exc)]}
+
+
+def create(
+    ctx: Context, session: Session, records: list[dict[str, Any]], all_or_none: bool
+) -> list[dict[str, Any]]:
+    """Insert each record in order; one SaveResult per record, in the same order."""
+    results: list[dict[str, Any]] = []
+    failed = False
+    with savepoint(ctx) as point:
+        for record in records:
+            try:
+                new_id = ctx.records.create(
+                    record["attributes"]["type"], record, user_id=session.user_id
+                )
+            except ApiErrorResponse as exc:
+                failed = True
+                results.append(_failure(exc))
+                continue
+            results.append({"id": new_id, "success": True, "errors": [], "created": True})
+        results = _finish(results, failed, all_or_none, point.rollback)
+    for result in results:
+        result.pop("created", None)
+    return results
+
+
+def _record_id(record: dict[str, Any]) -> object:
+    for key, value in record.items():
+        if key.lower() == "id":
+            return value
+    return None
+
+
+def update(
+    ctx: Context, session: Session, records: list[dict[str, Any]], all_or_none: bool
+) -> list[dict[str, Any]]:
+    """Update each record (found by its ``id``) in order; one SaveResult per record."""
+    results: list[dict[str, Any]] = []
+    failed = False
+    with savepoint(ctx) as point:
+        for record in records:
+            obj = get_sobject(record["attributes"]["type"])
+            assert obj is not None  # _records checked every type
+            raw_id = _record_id(record)
+            values = {k: v for k, v in record.items() if k.lower() != "id"}
+            try:
+                if raw_id is None or raw_id == "":
+                    raise ApiErrorResponse(
+                        400, "MISSING_ARGUMENT", "Id not specified in an update call"
+                    )
+                full = normalize_id(raw_id)
+                if full is None or full[:3] != obj.key_prefix:
+                    raise ApiErrorResponse(
+                        400, "MALFORMED_ID",
+                        f"{obj.label} ID: id value of incorrect type: {str(raw_id)[:40]}", ["Id"],
+                    )  # fmt: skip
+                ctx.records.update(obj.name, full, values, user_id=session.user_id)
+            except ApiErrorResponse as exc:
+                failed = True
+                results.append(_failure(exc))
+                continue
+            results.append({"id": full, "success": True, "errors": []})
+        return _finish(results, failed, all_or_none, point.rollback)
+
+
+def delete(
+    ctx: Context, session: Session, ids: list[str], all_or_none: bool
+) -> list[dict[str, Any]]:
+    """Delete each record (any mix of types) in order; one DeleteResult per id."""
+    if len(ids) > MAX_RECORDS:
+        raise too_many()
+    results: list[dict[str, Any]] = []
+    failed = False
+    with savepoint(ctx) as point:
+        for raw_id in ids:
+            obj = sobject_of_id(raw_id)
+            try:
+                if obj is None:
+                    raise ApiErrorResponse(400, "MALFORMED_ID", f"malformed id {raw_id[:40]}")
+                full = normalize_id(raw_id)
+                ctx.records.delete(obj.name, full, user_id=session.user_id)
+            except ApiErrorResponse as exc:
+                failed = True
+                results.append(_failure(exc))
+                continue
+            results.append({"id": full, "success": True, "errors": []})
+        return _finish(results, failed, all_or_none, point.rollback)
+
+
+def retrieve(
+    ctx: Context, sobject: str, ids: list[str], fields: list[str], version: str
+) -> list[dict[str, object] | None]:
+    """Records of one type in the order of ``ids``; None where an id names no readable record.
+
+    Raises:
+        ApiErrorResponse: 404 for an unknown type, 400 ``INVALID_FIELD`` for a field it lacks.
+    """
+    obj = get_sobject(sobject)
+    if obj is None:
+        raise _not_found()
+    if len(ids) > MAX_RETRIEVE:
+        raise too_many(MAX_RETRIEVE)
+    for name in fields:
+        if obj.field(name) is None:
+            # The store checks fields only once it has found a record; a bad field must fail
+            # the request even when no id matches, so it is checked first, with its message.
+            raise ApiErrorResponse(
+                400, "INVALID_FIELD",
+                f"No such column '{name[:80]}' on entity '{obj.name}'. If you are attempting to "
+                "use a custom field, be sure to append the '__c' after the custom field name. "
+                "Please reference your WSDL or the describe call for the appropriate names.",
+            )  # fmt: skip
+    out: list[dict[str, object] | None] = []
+    for raw_id in ids:
+        try:
+            out.append(ctx.records.get(obj.name, raw_id, fields, api_version=version))
+        except ApiErrorResponse:  # not found, deleted, malformed or of another type
+            out.append(None)
+    return out
