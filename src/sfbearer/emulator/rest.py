@@ -148,10 +148,11 @@ async def _dispatch(request: Request, ctx: Context, parts: list[str]) -> Respons
             )
         if len(rest) == 2:
             return JsonResponse(data.next_page(ctx, rest[1], version))
-        q = query_value(request.scope["query_string"], "q")
+        raw_query = request.scope["query_string"]
+        q = query_value(raw_query, "q")
         if q is None:
             raise _error(400, "MALFORMED_QUERY", "A query string has to be specified")
-        if request.query_params.get("columns", "").lower() == "true":
+        if (query_value(raw_query, "columns") or "").lower() == "true":
             return JSONResponse(data.query_columns(ctx, q, version, all_rows=head == "queryAll"))
         return JsonResponse(data.query(ctx, q, version, all_rows=head == "queryAll"))
     if head == "sobjects":
