@@ -1,8 +1,9 @@
 """jsforce, unchanged, against the emulator over TLS (trusted through NODE_EXTRA_CA_CERTS).
 
 jsforce's own JWT bearer login (``Connection.authorize`` with the jwt-bearer grant, the assertion
-signed by Node's crypto), then its REST calls: query, sObject create/retrieve/update/destroy,
-describe, identity, limits and logout; and a ``Connection`` built from a token sfbearer obtained.
+signed by Node's crypto), then its REST calls: query, sObject create/retrieve/update/destroy
+(one record, and arrays of records through sObject Collections), describe, identity, limits
+and logout; and a ``Connection`` built from a token sfbearer obtained.
 
 jsforce is found in the directory named by ``SFBEARER_NODE_MODULES`` (an ``npm install --prefix``
 directory or a ``node_modules`` directory). Without node or jsforce the tests skip; with
@@ -81,6 +82,36 @@ const step = async (out, name, fn) => {
   await step(out, "retrieveDestroyed", async () => (await conn.sobject("Account").retrieve(id)).Name);
   await step(out, "queryAll", async () =>
     (await conn.query("SELECT Id FROM Account WHERE Id = '" + id + "'", { scanAll: true })).totalSize);
+  // Arrays go through sObject Collections (jsforce uses them from API v42.0 on).
+  const manyIds = [];
+  await step(out, "createMany", async () => {
+    const r = await conn.sobject("Account").create([{ Name: "Many 1" }, { Name: "Many 2" }, { Name: "Many 3" }]);
+    manyIds.push(...r.map((x) => x.id));
+    return r.map((x) => ({ success: x.success, idLength: x.id.length, errors: x.errors }));
+  });
+  await step(out, "retrieveMany", async () =>
+    (await conn.sobject("Account").retrieve([manyIds[2], manyIds[0], "001000000000000AAA"])).map((x) => x && x.Name));
+  await step(out, "updateMany", async () => {
+    const r = await conn.sobject("Account").update(manyIds.map((id, i) => ({ Id: id, Name: `Many ${i + 1}b` })));
+    return r.map((x, i) => ({ success: x.success, sameId: x.id === manyIds[i] }));
+  });
+  await step(out, "retrieveUpdatedMany", async () =>
+    (await conn.sobject("Account").retrieve(manyIds)).map((x) => x.Name));
+  await step(out, "createManyAllOrNone", async () => {
+    const r = await conn.sobject("Account").create([{ Name: "Never" }, { Description: "no name" }], { allOrNone: true });
+    return r.map((x) => ({ success: x.success, id: x.id || null, codes: x.errors.map((e) => e.statusCode) }));
+  });
+  await step(out, "neverCount", async () => await conn.sobject("Account").count({ Name: "Never" }));
+  await step(out, "createManyPartial", async () => {
+    const r = await conn.sobject("Account").create([{ Name: "Many 4" }, { Name: "x", Nope__c: 1 }]);
+    if (r[0].id) manyIds.push(r[0].id);
+    return r.map((x) => ({ success: x.success, codes: x.errors.map((e) => e.statusCode) }));
+  });
+  await step(out, "destroyMany", async () => {
+    const r = await conn.sobject("Account").destroy(manyIds);
+    return r.map((x, i) => ({ success: x.success, sameId: x.id === manyIds[i] }));
+  });
+  await step(out, "retrieveDestroyedMany", async () => await conn.sobject("Account").retrieve(manyIds));
   await step(out, "paged", async () => {
     // More rows than one batch: jsforce follows nextRecordsUrl by itself.
     const r = await conn.query("SELECT Id FROM User", { autoFetch: true, maxFetch: 100 });
@@ -218,6 +249,34 @@ def test_query_and_crud(run: tuple[Emulator, dict[str, Any]]) -> None:
     assert out["destroy"] == {"success": True, "sameId": True}
     assert out["retrieveDestroyed"]["errorCode"] == "ENTITY_IS_DELETED"  # in the recycle bin
     assert out["queryAll"] == 1  # the deleted row, still in the recycle bin
+
+
+def test_multi_record_create_retrieve_update_destroy(run: tuple[Emulator, dict[str, Any]]) -> None:
+    sf, out = run
+    assert out["createMany"] == [{"success": True, "idLength": 18, "errors": []}] * 3
+    assert out["retrieveMany"] == ["Many 3", "Many 1", None]  # null for an id not found
+    assert out["updateMany"] == [{"success": True, "sameId": True}] * 3
+    assert out["retrieveUpdatedMany"] == ["Many 1b", "Many 2b", "Many 3b"]
+    assert out["createManyAllOrNone"] == [
+        {"success": False, "id": None, "codes": ["ALL_OR_NONE_OPERATION_ROLLED_BACK"]},
+        {"success": False, "id": None, "codes": ["REQUIRED_FIELD_MISSING"]},
+    ]
+    assert out["neverCount"] == 0  # rolled back
+    assert out["createManyPartial"] == [
+        {"success": True, "codes": []},
+        {"success": False, "codes": ["INVALID_FIELD"]},
+    ]
+    assert out["destroyMany"] == [{"success": True, "sameId": True}] * 4
+    assert out["retrieveDestroyedMany"] == [None] * 4
+    deleted = sf.records.query(
+        "SELECT Name FROM Account WHERE Name LIKE 'Many%'", include_deleted=True
+    )
+    assert sorted(r["Name"] for r in deleted["records"]) == [
+        "Many 1b",
+        "Many 2b",
+        "Many 3b",
+        "Many 4",
+    ]
 
 
 def test_paging_count_find_and_describe_global(run: tuple[Emulator, dict[str, Any]]) -> None:
