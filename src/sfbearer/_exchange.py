@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfbearer._exceptions import ConfigError, TokenRequestError, TransportError
-from sfbearer._http import httpx
+from sfbearer._http import TLS_TRUST_HINT, httpx, untrusted_certificate
 from sfbearer.grant import RetryPolicy, TokenRequest, parse_token_response
 from sfbearer.token import Token
 
@@ -93,8 +93,16 @@ def send(http: httpx.Client, request: TokenRequest) -> httpx.Response:
             follow_redirects=False,
         )
     except httpx.HTTPError as exc:
+        host = httpx.URL(request.url).host
+        reason = untrusted_certificate(exc)
+        if reason is not None:  # a configuration problem: retrying cannot help
+            error = TransportError(
+                f"the TLS certificate of {host} is not trusted ({reason})", hint=TLS_TRUST_HINT
+            )
+            error.retryable = False  # type: ignore[attr-defined]
+            raise error from exc
         error = TransportError(
-            f"could not reach {httpx.URL(request.url).host}: {type(exc).__name__}",
+            f"could not reach {host}: {type(exc).__name__}",
             hint="check the network, proxy and the environment URL of the profile",
         )
         error.retryable = isinstance(exc, _RETRYABLE_TRANSPORT)  # type: ignore[attr-defined]

@@ -20,4 +20,34 @@ if "httpx" not in sys.modules and "httpx._main" not in sys.modules:
 
 import httpx
 
-__all__ = ["httpx"]
+__all__ = ["TLS_TRUST_HINT", "httpx", "untrusted_certificate"]
+
+TLS_TRUST_HINT = (
+    "trust its CA: SFBEARER_CA_BUNDLE=ca.pem (or ca_bundle in the profile, or SSL_CERT_FILE); "
+    "for the emulator, start it with --ca-out ca.pem and use that file"
+)
+
+
+def untrusted_certificate(exc: BaseException) -> str | None:
+    """Why TLS verification failed, when that is what ``exc`` (or its cause) is; else None.
+
+    httpx reports an untrusted certificate as a ``ConnectError``, which reads like a network
+    outage; the real cause is in the chain as :class:`ssl.SSLCertVerificationError`.
+
+    Example:
+        >>> import ssl
+        >>> untrusted_certificate(ssl.SSLCertVerificationError(1, "self-signed certificate"))
+        'self-signed certificate'
+        >>> untrusted_certificate(TimeoutError()) is None
+        True
+    """
+    import ssl
+
+    seen: BaseException | None = exc
+    for _ in range(8):  # a bounded walk: chains are short, and may in principle loop
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(getattr(seen, "verify_message", "") or seen.args[-1] or "verify failed")
+        seen = seen.__cause__ or seen.__context__
+    return None

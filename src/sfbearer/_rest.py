@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sfbearer._exceptions import ApiError, ConfigError, TransportError
-from sfbearer._http import httpx
+from sfbearer._http import TLS_TRUST_HINT, httpx, untrusted_certificate
 
 __all__ = [
     "api_error",
@@ -100,6 +100,11 @@ def api_error(status: int, content: bytes, *, method: str, url: str) -> ApiError
 def transport_error(exc: httpx.HTTPError, url: str | httpx.URL) -> TransportError:
     """An httpx failure as a :class:`TransportError` (the one translation boundary)."""
     host = httpx.URL(str(url)).host
+    reason = untrusted_certificate(exc)
+    if reason is not None:
+        return TransportError(
+            f"the TLS certificate of {host} is not trusted ({reason})", hint=TLS_TRUST_HINT
+        )
     kind = "timed out" if isinstance(exc, httpx.TimeoutException) else type(exc).__name__
     return TransportError(
         f"could not reach {host}: {kind}", hint="check the network, proxy and CA bundle"

@@ -72,6 +72,16 @@ def _clock_check(http: Any, env: Environment, now: Callable[[], float]) -> Check
         response = http.get(env.base_url + "/services/oauth2/token", follow_redirects=False)
         received = now()
     except httpx.HTTPError as exc:
+        from sfbearer._http import TLS_TRUST_HINT, untrusted_certificate
+
+        reason = untrusted_certificate(exc)
+        if reason is not None:
+            return Check(
+                "clock",
+                "unreachable",
+                f"the TLS certificate of {env.base_url} is not trusted ({reason})",
+                TLS_TRUST_HINT,
+            )
         return Check(
             "clock",
             "unreachable",

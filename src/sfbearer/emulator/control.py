@@ -61,6 +61,13 @@ class EmulatorControl:
                 method, f"{self.url}/__emulator/{path}", json=body, timeout=30, verify=verify
             )
         except (httpx.HTTPError, ssl.SSLError, OSError) as exc:
+            if _untrusted(exc):
+                raise ControlError(
+                    f"the emulator's TLS certificate at {self.url} is not trusted",
+                    unreachable=True,
+                    hint="pass --ca with the CA file `sfbearer emulator serve --tls --ca-out` "
+                    "wrote",
+                ) from None
             raise ControlError(
                 f"cannot reach the emulator at {self.url}: {type(exc).__name__}",
                 unreachable=True,
@@ -114,3 +121,15 @@ class EmulatorControl:
             return ctx.sessions.stats()
         finally:
             ctx.close()
+
+
+def _untrusted(exc: BaseException) -> bool:
+    """An ``ssl.SSLCertVerificationError`` somewhere in ``exc``'s (short) chain."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
