@@ -127,6 +127,16 @@ class JWTBearerCredentials(RefreshMixin):
             env = replace(env, allow_hosts=tuple(dict.fromkeys((*env.allow_hosts, *allow))))
         # Host rules before anything is signed: an assertion never goes to an unknown host.
         check_url(env.token_url, allow_hosts=env.allow_hosts, what="token URL")
+        for arg, given in (
+            ("session_timeout", session_timeout),
+            ("refresh_margin", refresh_margin),
+        ):
+            if not isinstance(given, dt.timedelta):
+                raise ConfigError(
+                    f"{arg} must be a datetime.timedelta, got {type(given).__name__}",
+                    hint=f"e.g. {arg}=datetime.timedelta(minutes=120); a profile's "
+                    "session_timeout is in minutes",
+                )
         if not dt.timedelta(minutes=1) <= session_timeout <= dt.timedelta(days=1):
             raise ConfigError("session_timeout must be between 1 minute and 24 hours")
         if not dt.timedelta(0) <= refresh_margin < session_timeout / 2:

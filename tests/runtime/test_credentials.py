@@ -309,7 +309,7 @@ def test_revoke_logs_out_and_clears(creds, fake_sf, audit) -> None:
     [{"client_id": ""}, {"username": " "}, {"session_timeout": dt.timedelta(seconds=5)},
      {"refresh_margin": dt.timedelta(hours=1), "session_timeout": dt.timedelta(hours=1)},
      {"timeout": 0}, {"cache": "bogus:x"}, {"private_key": "pem"},
-     {"environment": "narnia"}],
+     {"environment": "narnia"}, {"session_timeout": 120}, {"refresh_margin": 60.0}],
 )  # fmt: skip
 def test_bad_configuration_is_a_config_error(make_creds, kwargs) -> None:
     with pytest.raises(ConfigError):
