@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from sfbearer.emulator._batch import (
     MAX_RECORDS,
+    Savepoint,
     error_entry,
     request_error,
     savepoint,
@@ -182,19 +183,22 @@ def _records(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _finish(
-    results: list[dict[str, Any]], failed: bool, all_or_none: bool, rollback: Callable[[], None]
-) -> list[dict[str, Any]]:
-    """Under ``allOrNone``, one failure undoes all: the records that had passed say so."""
+    results: list[dict[str, Any]], failed: bool, all_or_none: bool, point: Savepoint,
+    *, inserted: bool = False,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Under ``allOrNone``, one failure undoes all: the records that had passed say so.
+
+    A rolled-back insert has no id left to name; an update or delete still names its record.
+    """
     if not (failed and all_or_none):
         return results
-    rollback()
+    point.rollback()
     rolled_back = [error_entry(_ROLLED_BACK)]
     out = []
     for result in results:
         if result["success"]:
-            result = {**result, "success": False, "errors": rolled_back}
-            if result.pop("created", False):  # a rolled-back insert has no id left to name
-                result.pop("id", None)
+            named = {} if inserted else {"id": result["id"]}
+            result = {**named, "success": False, "errors": rolled_back}
         out.append(result)
     return out
 
@@ -219,11 +223,8 @@ def create(
                 failed = True
                 results.append(_failure(exc))
                 continue
-            results.append({"id": new_id, "success": True, "errors": [], "created": True})
-        results = _finish(results, failed, all_or_none, point.rollback)
-    for result in results:
-        result.pop("created", None)
-    return results
+            results.append({"id": new_id, "success": True, "errors": []})
+        return _finish(results, failed, all_or_none, point, inserted=True)
 
 
 def _record_id(record: dict[str, Any]) -> object:
@@ -262,7 +263,7 @@ def update(
                 results.append(_failure(exc))
                 continue
             results.append({"id": full, "success": True, "errors": []})
-        return _finish(results, failed, all_or_none, point.rollback)
+        return _finish(results, failed, all_or_none, point)
 
 
 def delete(
@@ -286,7 +287,7 @@ def delete(
                 results.append(_failure(exc))
                 continue
             results.append({"id": full, "success": True, "errors": []})
-        return _finish(results, failed, all_or_none, point.rollback)
+        return _finish(results, failed, all_or_none, point)
 
 
 def retrieve(
