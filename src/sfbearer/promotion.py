@@ -142,11 +142,26 @@ class ProfilePromotion:
         }
 
 
+def _strip_known_sandbox(username: str, sandbox: str | None) -> str | None:
+    """``int@acme.com.dev`` → ``int@acme.com`` when the source org is the sandbox ``dev``.
+
+    The source's My Domain names its sandbox, so even a suffix that is also a top-level
+    domain (``.dev``, ``.io``) is known to be the sandbox's, not the address's.
+    """
+    if sandbox and username.lower().endswith("." + sandbox) and "@" in username:
+        stripped = username[: -len(sandbox) - 1]
+        if "." in stripped.rpartition("@")[2]:
+            return stripped
+    return None
+
+
 def _username(source: Profile, target: Environment, given: str | None) -> tuple[str, str]:
     if given:
         return given.strip(), "as given (--username)"
     src_env = source.env()
-    base = strip_sandbox_suffix(source.username, from_sandbox=src_env.is_sandbox)
+    base = _strip_known_sandbox(source.username, _sandbox_name(src_env))
+    if base is None:
+        base = strip_sandbox_suffix(source.username, from_sandbox=src_env.is_sandbox)
     name = _sandbox_name(target)
     if target.is_sandbox:
         if name is None:

@@ -101,6 +101,31 @@ def test_a_sandbox_target_gets_its_own_suffix_or_asks(uat: Profile) -> None:
     assert "--username" in asked.value.hint
 
 
+@pytest.mark.parametrize("sandbox", ["dev", "io", "uat"])
+def test_the_source_sandbox_name_is_stripped_even_when_it_is_a_tld(
+    uat: Profile, sandbox: str
+) -> None:
+    from dataclasses import replace
+
+    source = replace(
+        uat,
+        username=f"integration@acme.com.{sandbox}",
+        environment=f"https://acme--{sandbox}.sandbox.my.salesforce.com",
+    )
+    qa, _ = derive_profile(
+        source, to="qa", environment="https://acme--qa.sandbox.my.salesforce.com"
+    )
+    assert qa.username == "integration@acme.com.qa"
+    prod, note = derive_profile(source, to="prod", environment="production")
+    assert prod.username == "integration@acme.com"
+    assert "without its sandbox suffix" in note
+    # A production username that merely ends in the same word is left alone.
+    plain = replace(source, username="integration@acme.dev")
+    assert derive_profile(plain, to="p", environment="production")[0].username == (
+        "integration@acme.dev"
+    )
+
+
 def test_a_bad_environment_is_refused(uat: Profile) -> None:
     with pytest.raises(EnvironmentConfigError):
         derive_profile(uat, to="prod", environment="http://evil.example.com")
