@@ -217,6 +217,16 @@ def test_collections_need_api_v42(sf_org: Org, token: str) -> None:
     assert new.json()[0]["success"] is True
 
 
+def test_composite_resources_by_version(sf_org: Org, token: str) -> None:
+    assert sf_org.api("GET", f"{V}/composite", token).json() == {
+        "tree": f"{V}/composite/tree",
+        "sobjects": f"{V}/composite/sobjects",
+    }
+    old = sf_org.api("GET", "/services/data/v41.0/composite/", token).json()
+    assert old == {"tree": "/services/data/v41.0/composite/tree"}
+    assert sf_org.api("GET", "/services/data/v33.0/composite", token).json() == {}
+
+
 def test_wrong_methods_and_paths(sf_org: Org, token: str) -> None:
     put = sf_org.api("PUT", COLL, token, json={"records": []})
     assert put.status_code == 405

@@ -84,6 +84,13 @@ async def dispatch(
     """
     method = request.method
     major = int(float(version))
+    if not rest and method == "GET":
+        # The composite resources this version has (Batch, Graph and Composite itself are
+        # not emulated, so they are not offered).
+        base = f"/services/data/v{version}/composite"
+        names = [n for n, since in (("tree", TREE_SINCE), ("sobjects", COLLECTIONS_SINCE))
+                 if major >= since]  # fmt: skip
+        return JSONResponse({name: f"{base}/{name}" for name in names})
     if len(rest) == 2 and rest[0] == "tree" and major >= TREE_SINCE:
         if method != "POST":
             raise _not_allowed(method, "POST")
