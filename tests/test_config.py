@@ -300,6 +300,7 @@ _LAYERS = {
     "client_id": (CID, "SFBEARER_CLIENT_ID", "3MVG9env" + "b" * 30, "3MVG9flag" + "c" * 30),
     "username": ("p@acme.com", "SFBEARER_USERNAME", "e@acme.com", "f@acme.com"),
     "jwt_key_file": ("/p/server.key", "SFBEARER_JWT_KEY_FILE", "/e/server.key", "/f/server.key"),
+    "cert_file": ("/p/server.crt", "SFBEARER_CERT_FILE", "/e/server.crt", "/f/server.crt"),
     "environment": ("sandbox", "SFBEARER_ENVIRONMENT", "https://e.my.salesforce.com", "production"),
     "audience": (
         "https://p.my.salesforce.com",

@@ -77,6 +77,7 @@ ENV_VARS: Mapping[str, str] = {
     "SFBEARER_CLIENT_ID": "client_id",
     "SFBEARER_USERNAME": "username",
     "SFBEARER_JWT_KEY_FILE": "jwt_key_file",
+    "SFBEARER_CERT_FILE": "cert_file",
     JWT_KEY_VAR: "the private key PEM itself (sets jwt_key_env)",
     PASSPHRASE_VAR: "the key passphrase itself (the last passphrase source)",
     "SFBEARER_ENVIRONMENT": "environment",

@@ -269,3 +269,23 @@ def test_an_encrypted_key_is_opened_with_a_prompted_passphrase(
     assert code == 2
     assert checks["key"]["status"] == "fail", checks
     assert "passphrase" in checks["key"]["message"]
+
+
+def test_the_certificate_can_be_named_by_flag_or_variable(
+    run_cli, setup, key_pair: KeyPair, tmp_path: Path
+) -> None:
+    # The key alone in one directory, its certificate somewhere else.
+    key_dir, cert_dir = tmp_path / "k", tmp_path / "c"
+    key, cert = write_key_pair(key_pair, key_dir)
+    cert_dir.mkdir()
+    moved = cert_dir / "uploaded.crt"
+    cert.rename(moved)
+    setup(jwt_key_file=str(key), cert_file=None)
+    code, checks = doctor(run_cli)
+    assert checks["certificate"]["status"] == "fail"
+    assert code == 2
+    code, checks = doctor(run_cli, "--cert", str(moved))
+    assert code == 0, checks
+    assert checks["certificate"]["status"] == "ok"
+    by_env = run_cli("doctor", "-p", "doc", env={"SFBEARER_CERT_FILE": str(moved)})
+    assert by_env.code == 0, by_env

@@ -18,6 +18,14 @@ _WIDTH = 22
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @connection_options
 @click.option(
+    "--cert",
+    "cert_file",
+    metavar="CRT",
+    default=None,
+    help="The certificate uploaded to Salesforce [env: SFBEARER_CERT_FILE; default: the "
+    "profile's cert_file, else server.crt beside the key].",
+)
+@click.option(
     "--probe-audiences",
     is_flag=True,
     default=False,
