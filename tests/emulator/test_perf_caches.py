@@ -7,6 +7,7 @@ cutover, the clock, and the library code it replaces.
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 import threading
@@ -29,6 +30,7 @@ from sfbearer.emulator.records import RecordStore, SoqlError
 from sfbearer.emulator.schema import make_id
 from sfbearer.emulator.sessions import SessionStore
 from sfbearer.emulator.soql import PlanCache, parse, prepare
+from sfbearer.emulator.validation import OAuthError, split_jws
 from sfbearer.keys import KeyPair
 
 from .conftest import Org, error_of
@@ -327,3 +329,38 @@ def test_sessions_written_in_key_order_read_back_whole(tmp_path: Path) -> None:
             f"005{n:015d}", f"app{n % 3}", scopes[n % 2])  # fmt: skip
     assert again.counter("token:ok") == 2
     db.close()
+
+
+# --- JWS headers ------------------------------------------------------------------------------
+
+
+def _segment(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+def test_a_decoded_header_is_still_checked_for_each_assertion() -> None:
+    claims, signature = _segment({"iss": "x"}), "c2ln"
+    odd_typ = _segment({"alg": "RS256", "typ": "at+jwt"})
+    for _ in range(2):  # the second time, the header's JSON comes from the cache
+        header, _, _ = split_jws(f"{odd_typ}.{claims}.{signature}", strict=False)
+        assert header == {"alg": "RS256", "typ": "at+jwt"}
+        header["alg"] = "none"  # the caller's copy only
+        with pytest.raises(OAuthError):
+            split_jws(f"{odd_typ}.{claims}.{signature}", strict=True)
+    for bad in ({"alg": "none"}, {"alg": "RS256", "crit": ["b64"]}):
+        for _ in range(2):
+            with pytest.raises(OAuthError):
+                split_jws(f"{_segment(bad)}.{claims}.{signature}", strict=False)
+    for _ in range(2):  # malformed JSON is refused every time
+        with pytest.raises(OAuthError):
+            split_jws(f"e30x.{claims}.{signature}", strict=False)
+
+
+def test_a_login_after_a_cached_header_needs_its_own_valid_signature(sf_org: Org) -> None:
+    first = sf_org.mint()
+    assert sf_org.post(first).status_code == 200
+    header = first.split(".")[0]
+    signature = sf_org.mint(sub="other@acme.com").split(".")[2]
+    assert header == sf_org.mint().split(".")[0]  # the same header text: cached
+    forged = f"{header}.{_segment(sf_org.claims())}.{signature}"
+    assert error_of(sf_org.post(forged))[2] == "invalid assertion"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import re
@@ -99,6 +100,22 @@ def _json_object(segment: str) -> dict[str, Any]:
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def _cached_header(segment: str) -> dict[str, Any]:
+    return _json_object(segment)
+
+
+def _header_object(segment: str) -> dict[str, Any]:
+    """The header's JSON, decoded once per distinct header text.
+
+    A client sends the same header every time; a malformed one raises and is not kept. Every
+    check on the header still runs for each assertion.
+    """
+    if len(segment) > 512:
+        return _json_object(segment)
+    return dict(_cached_header(segment))  # a (shallow) copy: callers may change theirs
+
+
 def split_jws(assertion: str, *, strict: bool) -> tuple[dict[str, Any], dict[str, Any], bytes]:
     """Parse the header and claims of a compact JWS without trusting anything in it.
 
@@ -109,7 +126,7 @@ def split_jws(assertion: str, *, strict: bool) -> tuple[dict[str, Any], dict[str
     parts = assertion.split(".")
     if len(parts) != 3 or not parts[2]:
         raise _invalid_assertion()
-    header = _json_object(parts[0])
+    header = _header_object(parts[0])
     claims = _json_object(parts[1])
     signature = _b64decode(parts[2])
     if header.get("alg") != "RS256":
