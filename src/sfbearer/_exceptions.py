@@ -103,6 +103,9 @@ class TokenRequestError(SalesforceError):
         status: the HTTP status code (0 when no response was received).
         retryable: whether trying again later may succeed.
         diagnosis: the likely cause and the concrete fix, for a person.
+
+    ``exit_code`` is 3 (unknown / unavailable, as for an unreachable server) when Salesforce
+    answered 5xx or ``temporarily_unavailable``: an outage must not read as "critical".
     """
 
     def __init__(
@@ -123,10 +126,12 @@ class TokenRequestError(SalesforceError):
         self.retryable = retryable
         self.diagnosis = diagnosis
         self.retry_after = retry_after
+        if status >= 500 or error == "temporarily_unavailable":
+            self.exit_code = TransportError.exit_code
 
 
 class ApiError(SalesforceError):
-    """A Salesforce REST API call failed with an error body.
+    """A Salesforce REST API call failed with an error body (``exit_code`` 3 for a 5xx).
 
     Attributes:
         status: the HTTP status code.
@@ -149,6 +154,8 @@ class ApiError(SalesforceError):
     ) -> None:
         where = f" ({method} {url})" if method and url else ""
         super().__init__(f"Salesforce API error {status} {error_code}: {api_message}{where}")
+        if status >= 500:  # Salesforce (or something in between) is unavailable: unknown
+            self.exit_code = TransportError.exit_code
         self.status = status
         self.error_code = error_code
         self.api_message = api_message

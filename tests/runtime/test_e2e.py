@@ -147,6 +147,7 @@ def test_retries_on_503_with_retry_after(org: Org) -> None:
     with pytest.raises(TokenRequestError) as info:
         creds.token()
     assert info.value.status == 503
+    assert info.value.exit_code == 3  # an outage is "unknown", not a refusal
     assert org.sleeps == [3.0, 3.0]
     org.sf.faults.reset()
     assert creds.token()
