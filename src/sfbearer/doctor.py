@@ -234,7 +234,8 @@ def run_doctor(
             except TokenRequestError as exc:
                 yield Check(
                     "token",
-                    "fail",
+                    # an outage (5xx) says nothing about the setup: unknown, not failed
+                    "unreachable" if exc.exit_code == TransportError.exit_code else "fail",
                     f"{exc.error}: {exc.description}",
                     exc.diagnosis,
                     {"error": exc.error, "description": exc.description},
@@ -262,7 +263,8 @@ def run_doctor(
             except TransportError as exc:
                 yield Check("api", "unreachable", str(exc), exc.hint)
             except SfBearerError as exc:
-                yield Check("api", "fail", str(exc), exc.hint)
+                outage = exc.exit_code == TransportError.exit_code
+                yield Check("api", "unreachable" if outage else "fail", str(exc), exc.hint)
     finally:
         if own_http:
             client_http.close()

@@ -289,3 +289,11 @@ def test_the_certificate_can_be_named_by_flag_or_variable(
     assert checks["certificate"]["status"] == "ok"
     by_env = run_cli("doctor", "-p", "doc", env={"SFBEARER_CERT_FILE": str(moved)})
     assert by_env.code == 0, by_env
+
+
+def test_a_token_endpoint_outage_is_unknown_not_failed(run_cli, setup, sf: Emulator) -> None:
+    setup()
+    sf.faults.update(error_rate=1.0, error_status=503, retry_after=0, scope="token")
+    code, checks = doctor(run_cli)
+    assert checks["token"]["status"] == "unreachable", checks["token"]
+    assert code == 3
