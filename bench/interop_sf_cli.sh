@@ -11,7 +11,8 @@
 # pre-authorized user, two Accounts), serves it with `sfbearer emulator serve --tls --ca-out`,
 # then runs `sf org login jwt`, `sf org display`, `sf data query` (JSON, a relationship,
 # --all-rows and the human table), `sf data create/get/update/delete record`,
-# `sf org list limits`, `sf sobject list/describe`, `sf data export tree`, a second login and
+# `sf org list limits`, `sf sobject list/describe`, `sf data export tree`, `sf data import tree`
+# (files and a plan; a refused import creates nothing), a second login and
 # `sf org logout` with NODE_EXTRA_CA_CERTS pointing at the emulator's
 # CA and a throw-away HOME. Each command's exit code and a short summary of its --json answer
 # are printed (never a token); the exit code is the number of failed commands.
@@ -144,6 +145,38 @@ run sobjects "len(r)" -- sobject list --target-org emu
 run describe "(r['name'], len(r['fields']))" -- sobject describe --sobject Account --target-org emu
 run export "len(r)" -- data export tree --query "SELECT Id, Name FROM Account" \
   --target-org emu --output-dir "$work/export"
+# sObject Tree: an Account with two Contacts from a file, then a plan whose Contacts file
+# names its Account by reference, then a file with a bad record (must fail, create nothing).
+cat >"$work/Accounts.json" <<'JSON'
+{"records": [
+ {"attributes": {"type": "Account", "referenceId": "AccountRef1"}, "Name": "Tree Co",
+  "Contacts": {"records": [
+   {"attributes": {"type": "Contact", "referenceId": "ContactRef1"}, "LastName": "Smith"},
+   {"attributes": {"type": "Contact", "referenceId": "ContactRef2"}, "LastName": "Jones"}]}}]}
+JSON
+run import "[(x['refId'], x['type']) for x in r]" -- \
+  data import tree --files "$work/Accounts.json" --target-org emu
+mkdir -p "$work/plan"
+echo '{"records": [{"attributes": {"type": "Account", "referenceId": "PlanAcc"}, "Name": "Plan Co"}]}' \
+  >"$work/plan/Accounts.json"
+echo '{"records": [{"attributes": {"type": "Contact", "referenceId": "PlanCon"}, "LastName": "Planned", "AccountId": "@PlanAcc"}]}' \
+  >"$work/plan/Contacts.json"
+echo '[{"sobject": "Account", "saveRefs": true, "files": ["Accounts.json"]},
+ {"sobject": "Contact", "resolveRefs": true, "files": ["Contacts.json"]}]' >"$work/plan/plan.json"
+run import-plan "[(x['refId'], x['type']) for x in r]" -- \
+  data import tree --plan "$work/plan/plan.json" --target-org emu
+run imported "[(x['LastName'], x['Account']['Name']) for x in r['records']]" -- \
+  data query --query "SELECT LastName, Account.Name FROM Contact ORDER BY LastName" --target-org emu
+echo '{"records": [{"attributes": {"type": "Account", "referenceId": "Good"}, "Name": "Never Co"},
+ {"attributes": {"type": "Account", "referenceId": "Bad"}, "Phone": "1"}]}' >"$work/Bad.json"
+"$sf" data import tree --files "$work/Bad.json" --target-org emu --json >"$work/bad.json" 2>/dev/null
+bad_rc=$?
+bad=$("$python" -c 'import json,sys; print([(d["referenceId"], d["StatusCode"]) for d in json.load(open(sys.argv[1]))["data"]])' \
+  "$work/bad.json" 2>/dev/null)
+[ "$bad_rc" -ne 0 ] && [ -n "$bad" ] || failed=$((failed + 1))
+printf '%-14s exit %-3s %s (a refusal is expected)\n' import-bad "$bad_rc" "$bad"
+run none-created "r['totalSize']" -- \
+  data query --query "SELECT Id FROM Account WHERE Name = 'Never Co'" --target-org emu
 run relogin "r['username']" -- \
   org login jwt --client-id "$consumer_key" --jwt-key-file "$work/keys/server.key" \
   --username "$username" --instance-url "$url" --alias emu
