@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sfbearer.emulator import Emulator
 from sfbearer.keys import KeyPair
@@ -588,3 +590,54 @@ def test_simple_salesforce_restful_collections_and_tree(
             deleted = api.restful("composite/sobjects", method="DELETE", params={"ids": ids})
             assert [r["success"] for r in deleted] == [True] * 3
             assert api.query(f"SELECT Id FROM Account WHERE Name LIKE '{tag}%'")["totalSize"] == 1
+
+
+# --- bad input, generated --------------------------------------------------------------------
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20) | st.sampled_from(["001", "2026-01-01", "true", "@ref"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+_types = st.sampled_from(["Account", "contact", "Case", "Opportunity", "User", "Nope", "", 7, None])
+_names = st.sampled_from(
+    ["Name", "LastName", "AccountId", "ContactId", "NumberOfEmployees", "Email", "Id", "id",
+     "attributes", "Contacts", "cases", "CloseDate", "StageName"]
+)  # fmt: skip
+
+
+def _record(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    attributes = st.fixed_dictionaries(
+        {}, optional={"type": _types, "referenceId": st.text(max_size=4) | st.integers()}
+    )
+    fields = st.dictionaries(
+        _names, _values | st.fixed_dictionaries({"records": children}), max_size=4
+    )
+    return st.builds(lambda a, f: {**f, "attributes": a}, attributes, fields) | _values
+
+
+_records = st.recursive(
+    st.just([]), lambda inner: st.lists(_record(inner), max_size=4), max_leaves=10
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    records=_records,
+    all_or_none=st.sampled_from([True, False, "true", None, 1]),
+    extra=st.dictionaries(st.text(max_size=5), _values, max_size=2),
+)
+def test_generated_bodies_never_give_a_server_error(
+    sf_org: Org, token: str, records: Any, all_or_none: Any, extra: dict[str, Any]
+) -> None:
+    body = {**extra, "records": records, "allOrNone": all_or_none}
+    for method, path in (("POST", COLL), ("PATCH", COLL), ("POST", f"{V}/composite/tree/Account")):
+        response = sf_org.api(method, path, token, json=body)
+        assert response.status_code < 500, response.text
+        assert isinstance(response.json(), list | dict)
+    ids = [str(v) for v in (records if isinstance(records, list) else [])][:5] or ["x"]
+    got = sf_org.api("POST", f"{COLL}/Account", token, json={"ids": ids, "fields": ["Id", *extra]})
+    assert got.status_code < 500, got.text
