@@ -601,7 +601,7 @@ _values = st.recursive(
     max_leaves=8,
 )  # fmt: skip
 _types = st.sampled_from(["Account", "contact", "Case", "Opportunity", "User", "Nope", "", 7, None])
-_names = st.sampled_from(
+_field_names = st.sampled_from(
     ["Name", "LastName", "AccountId", "ContactId", "NumberOfEmployees", "Email", "Id", "id",
      "attributes", "Contacts", "cases", "CloseDate", "StageName"]
 )  # fmt: skip
@@ -612,7 +612,7 @@ def _record(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         {}, optional={"type": _types, "referenceId": st.text(max_size=4) | st.integers()}
     )
     fields = st.dictionaries(
-        _names, _values | st.fixed_dictionaries({"records": children}), max_size=4
+        _field_names, _values | st.fixed_dictionaries({"records": children}), max_size=4
     )
     return st.builds(lambda a, f: {**f, "attributes": a}, attributes, fields) | _values
 
