@@ -25,6 +25,8 @@ __all__ = ["TREE_SINCE", "create_tree"]
 
 TREE_SINCE = 34
 """The first API version with sObject Tree."""
+# Salesforce's documented limits; the built-in objects nest three levels and four types deep
+# at most, so these guard objects added later.
 MAX_DEPTH = 5
 MAX_TYPES = 5
 
@@ -89,6 +91,7 @@ def _parse(
     parent_field: str | None,
     nodes: list[_Node],
 ) -> None:
+    """Flatten ``records`` (and their children, depth first) into ``nodes``, checking shape."""
     if depth > MAX_DEPTH:
         raise _invalid_input(f"sObject trees can be at most {MAX_DEPTH} levels deep")
     for record in records:
