@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +17,9 @@ __all__ = ["query", "request"]
 
 _METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD")
 _MAX_DATA = 50 * 1024 * 1024
+# ``SELECT COUNT() FROM ...`` answers with ``totalSize`` and no records (unlike COUNT(Id),
+# which returns an aggregate record), so the count is the whole answer.
+_COUNT_QUERY = re.compile(r"\s*SELECT\s+COUNT\s*\(\s*\)\s", re.IGNORECASE)
 
 
 def _read_data(data: str) -> bytes:
@@ -139,11 +143,14 @@ def _records(
 def query(app: App, soql: str, fmt: str | None, include_deleted: bool, **flags: Any) -> int:
     """Run a SOQL query and print every record (all pages, streamed as they arrive).
 
+    A ``SELECT COUNT()`` query has no records, only a size: every format prints that number
+    (``--json``: ``{"totalSize": N}``; csv: a ``totalSize`` column).
+
     \b
     Examples:
       sfbearer -p prod query "SELECT Id, Name FROM Account"
       sfbearer -p prod query "SELECT Id, Owner.Name FROM Account" --format csv > accounts.csv
-      sfbearer -p prod query "SELECT COUNT() FROM Contact" --json
+      sfbearer -p prod query "SELECT COUNT() FROM Contact" --json    # {"totalSize": 42}
     """
     from sfbearer.cli._runtime import credentials_from_flags
     from sfbearer.client import SalesforceClient
@@ -153,7 +160,9 @@ def query(app: App, soql: str, fmt: str | None, include_deleted: bool, **flags: 
         pages = sf.query_pages(soql, include_deleted=include_deleted)
         stats = {"total": 0, "seen": 0}
         records = (_flatten(r) for r in _records(app, pages, stats))
-        if fmt == "json":
+        if _COUNT_QUERY.match(soql):
+            _print_count(app, fmt, records, stats)
+        elif fmt == "json":
             _print_json(app, records)
         elif fmt == "csv":
             _print_csv(app, records)
@@ -162,9 +171,22 @@ def query(app: App, soql: str, fmt: str | None, include_deleted: bool, **flags: 
             columns = list(dict.fromkeys(k for r in rows for k in r))
             app.table(columns, ([r.get(c) for c in columns] for r in rows))
             app.info(f"{len(rows)} record{'s' if len(rows) != 1 else ''}")
-        if stats["seen"] == 0 and stats["total"] > 0 and fmt != "json":
-            app.out(str(stats["total"]))  # SELECT COUNT() has a size and no records
     return EXIT_OK
+
+
+def _print_count(
+    app: App, fmt: str, records: Iterator[dict[str, Any]], stats: dict[str, int]
+) -> None:
+    """``SELECT COUNT()``: the answer is ``totalSize`` (0 included), in the chosen format."""
+    for _ in records:  # drains the pages; a COUNT() query has none to print
+        pass
+    total = stats["total"]
+    if fmt == "json":
+        app.out(json.dumps({"totalSize": total}))
+    elif fmt == "csv":
+        app.out(f"totalSize\n{total}")
+    else:
+        app.out(str(total))
 
 
 def _print_json(app: App, records: Iterator[dict[str, Any]]) -> None:
