@@ -158,6 +158,9 @@ def test_init_without_a_certificate_beside_the_key_warns(run_cli, key_files) -> 
     result = _init(run_cli, "p", "-f", key_files[0])
     assert result.code == 0, result
     assert "warning: no certificate at" in result.stderr
+    # The next steps do not ask to upload a file that does not exist.
+    assert f"upload {key_files[1]}" not in result.stderr
+    assert "repeat init with --cert CRT --force" in result.stderr
 
 
 def test_init_relative_paths_are_stored_absolute(run_cli, key_files, monkeypatch) -> None:
@@ -178,6 +181,18 @@ def test_init_warns_about_a_sandbox_username_in_production(run_cli, key_files) -
     )
     assert result.code == 0
     assert "looks like a sandbox username" in result.stderr
+
+
+def test_init_warns_about_a_username_that_is_not_an_address(run_cli, key_files) -> None:
+    result = run_cli(
+        "init", "p", "-i", CID, "-o", "integration", "-r", "production", "-f", key_files[0]
+    )
+    assert result.code == 0
+    assert "'integration' is not a Salesforce username (user@domain)" in result.stderr
+    fine = run_cli(
+        "init", "q", "-i", CID, "-o", "int@acme.com", "-r", "production", "-f", key_files[0]
+    )
+    assert "not a Salesforce username" not in fine.stderr
 
 
 def test_init_default_flag(run_cli, key_files) -> None:

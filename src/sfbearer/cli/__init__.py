@@ -42,7 +42,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "sfbearer.cli.emulator:emulator",
         "Run and configure the local Salesforce emulator.",
     ),
-    "init": ("sfbearer.cli.profiles:init", "Create a profile (and keys) for an org."),
+    "init": ("sfbearer.cli.init:init", "Create a profile (and keys) for an org."),
     "keys": ("sfbearer.cli.keys:keys", "Generate, show, check and import keys and certificates."),
     "profiles": ("sfbearer.cli.profiles:profiles", "List, show, remove and promote profiles."),
     "query": ("sfbearer.cli.api:query", "Run a SOQL query."),
