@@ -11,14 +11,15 @@ Example:
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sfbearer.keys import CertificateInfo
 from sfbearer.manifest import DEFAULT_CALLBACK_URL, DEFAULT_SCOPES, scope_warnings
 
-__all__ = ["SCOPE_LABELS", "Step", "checklist", "checklist_warnings"]
+__all__ = ["SCOPE_LABELS", "Identity", "Step", "checklist", "checklist_warnings", "init_command"]
 
 # How Setup labels the scopes in "Selected OAuth Scopes".
 SCOPE_LABELS = {
@@ -45,6 +46,51 @@ class Step:
         return {"title": self.title, "actions": list(self.actions), "values": dict(self.values)}
 
 
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What an sfbearer profile already knows, to fill the steps in with real values.
+
+    Attributes:
+        profile: the sfbearer profile's name.
+        username: the integration user's Salesforce username.
+        environment: ``production``, ``sandbox`` or a login URL.
+        client_id: the consumer key, when the profile has one.
+        key_file: the private key file or signer URI the profile signs with.
+    """
+
+    profile: str
+    username: str
+    environment: str
+    client_id: str | None = None
+    key_file: str | None = None
+
+
+def init_command(identity: Identity | None = None) -> str:
+    """The ``sfbearer init`` line for step 6: every required option, real values when known.
+
+    Example:
+        >>> init_command(Identity("acme", "int@acme.com", "sandbox", "3MVG9x"))
+        'sfbearer init acme --client-id 3MVG9x --username int@acme.com --environment sandbox'
+    """
+    if identity is None:
+        return (
+            "sfbearer init PROFILE --client-id KEY --username USER --jwt-key-file server.key "
+            "--environment production"
+        )
+    parts = [
+        "sfbearer init",
+        shlex.quote(identity.profile),
+        "--client-id",
+        shlex.quote(identity.client_id) if identity.client_id else "KEY",
+        "--username",
+        shlex.quote(identity.username),
+    ]
+    if identity.key_file:
+        parts += ["--jwt-key-file", shlex.quote(identity.key_file)]
+    parts += ["--environment", shlex.quote(identity.environment)]
+    return " ".join(parts)
+
+
 def checklist(
     *,
     name: str = "My_Integration",
@@ -55,6 +101,7 @@ def checklist(
     permission_set: str | None = None,
     session_timeout: int | None = None,
     contact_email: str | None = None,
+    identity: Identity | None = None,
 ) -> list[Step]:
     """The manual setup of a least-privilege JWT bearer External Client App, step by step.
 
@@ -67,6 +114,8 @@ def checklist(
         permission_set: the permission set to pre-authorize (preferred over a profile).
         session_timeout: minutes, or ``None`` to keep the org's default.
         contact_email: the app's contact address.
+        identity: the sfbearer profile the app is for: its username, client id, key and
+            environment fill in the placeholders.
     """
     who_kind = "Profile" if sf_profile else "Permission set"
     who = sf_profile or permission_set or "<a permission set for the integration>"
@@ -79,6 +128,30 @@ def checklist(
             "Expires": certificate.not_after.strftime("%Y-%m-%d %H:%M UTC"),
         }
     scope_labels = _unique(SCOPE_LABELS.get(s, s) for s in scopes)
+    username = (
+        f"{identity.username} (profile {identity.profile})"
+        if identity
+        else "integration.user@example.com (its sfbearer --username)"
+    )
+    if identity and identity.client_id:
+        client_id = {
+            "Client id": f"{identity.client_id} (profile {identity.profile}; compare it with "
+            "the Consumer Key)"
+        }
+        give_it = (
+            f"Profile {identity.profile} already has a client id: if the Consumer Key "
+            "differs, rewrite the profile with it: "
+            f"{init_command(replace(identity, client_id=None))} --force."
+        )
+    else:
+        client_id = {"Client id": "<the Consumer Key>"}
+        give_it = (
+            "Give it to sfbearer as the client id (--environment is production, sandbox or "
+            f"your My Domain login URL): {init_command(identity)}."
+        )
+        if identity:
+            give_it = give_it.removesuffix(".") + " --force."
+    doctor = f"sfbearer doctor --profile {shlex.quote(identity.profile) if identity else 'PROFILE'}"
     return [
         Step(
             "Create the integration user",
@@ -89,7 +162,7 @@ def checklist(
                 f"Assign the {who_kind.lower()} below to that user; give it only the object "
                 "and field permissions the integration needs.",
             ),
-            {who_kind: who, "Username": "integration.user@example.com (its sfbearer --username)"},
+            {who_kind: who, "Username": username},
         ),
         Step(
             "Create the External Client App",
@@ -150,14 +223,13 @@ def checklist(
                 "The app → Settings → OAuth Settings → Consumer Key and Secret (identity "
                 "verification follows). Copy the Consumer Key only; the JWT bearer flow "
                 "needs no secret.",
-                "Give it to sfbearer as the client id: sfbearer init PROFILE --client-id KEY "
-                "--username USER --jwt-key-file server.key.",
+                give_it,
             ),
-            {"Client id": "<the Consumer Key>"},
+            client_id,
         ),
         Step(
             "Check the whole chain",
-            ("Run sfbearer doctor --profile PROFILE; it explains any step that is missing.",),
+            (f"Run {doctor}; it explains any step that is missing.",),
         ),
     ]
 

@@ -58,3 +58,63 @@ def test_query_help_promises_what_the_count_example_prints(run_cli: RunCli) -> N
     result = run_cli("query", "--help")
     assert '"SELECT COUNT() FROM Contact" --json' in result.stdout
     assert '{"totalSize":' in result.stdout
+
+
+# -- 2. app checklist --------------------------------------------------------------------------
+def _step6_command(stdout: str) -> list[str]:
+    import shlex
+
+    (line,) = [ln for ln in stdout.splitlines() if "sfbearer init " in ln]
+    command = line[line.index("sfbearer init ") :].removesuffix(".")
+    return shlex.split(command)[1:]
+
+
+def test_checklist_init_command_can_be_pasted(
+    run_cli: RunCli, key_files: tuple[Path, Path]
+) -> None:
+    result = run_cli("app", "checklist", "--permission-set", "Int")
+    assert result.code == 0, result
+    argv = _step6_command(result.stdout)
+    assert "--environment" in argv
+    filled = [
+        {
+            "PROFILE": "pasted",
+            "KEY": "3MVG9pasted",
+            "USER": USER,
+            "server.key": str(key_files[0]),
+        }.get(a, a)
+        for a in argv
+    ]
+    pasted = run_cli(*filled)
+    assert pasted.code == 0, pasted
+
+
+def test_checklist_with_a_profile_fills_in_its_values(
+    run_cli: RunCli, key_files: tuple[Path, Path], key_pair
+) -> None:
+    key, cert = key_files
+    made = run_cli("init", "acme", "-i", "3MVG9acme", "-o", USER, "-f", key, "-r", "sandbox")
+    assert made.code == 0, made
+    result = run_cli("app", "checklist", "-p", "acme", "--permission-set", "Int")
+    assert result.code == 0, result
+    out = result.stdout
+    assert USER in out
+    assert "integration.user@example.com" not in out
+    assert str(cert) in out
+    assert key_pair.certificate_info.sha256_fingerprint in out
+    assert "3MVG9acme" in out
+    assert "sfbearer doctor --profile acme" in out
+    argv = _step6_command(out)
+    assert argv[argv.index("--environment") + 1] == "sandbox"
+    assert argv[argv.index("--jwt-key-file") + 1] == str(key)
+    assert argv[argv.index("--client-id") + 1] == "KEY"  # the Consumer Key, when it differs
+    as_json = run_cli("app", "checklist", "-p", "acme", "--permission-set", "Int", "--json")
+    values = {k: v for s in json.loads(as_json.stdout)["steps"] for k, v in s["values"].items()}
+    assert values["Username"].startswith(USER)
+    assert values["Client id"].startswith("3MVG9acme")
+
+
+def test_checklist_with_an_unknown_profile_is_a_configuration_error(run_cli: RunCli) -> None:
+    result = run_cli("app", "checklist", "-p", "nope")
+    assert result.code == 78
+    assert "hint:" in result.stderr

@@ -189,25 +189,60 @@ def checklist_command(
 ) -> int:
     """Print the manual setup steps in Salesforce Setup, with the exact values to paste.
 
+    With --profile, the steps use that profile's username, client id, key, environment and
+    certificate (its fingerprints, unless --cert names another).
+
+    \b
+    Examples:
+      sfbearer app checklist --cert server.crt --name Acme_Sync --permission-set Acme_Int
+      sfbearer app checklist -p acme --permission-set Acme_Int
+
     Exit code: 0, or 1 when the planned setup has warnings (scopes beyond least privilege,
     nobody pre-authorized).
     """
-    from sfbearer.checklist import checklist, checklist_warnings
+    from sfbearer.checklist import Identity, checklist, checklist_warnings
 
     _who(sf_profile, permission_set)
     chosen = _scopes(scopes)
+    identity: Identity | None = None
+    cert_file = str(cert) if cert is not None else None
+    missing_cert: str | None = None
+    if app.profile:
+        from sfbearer.config import get_profile
+
+        profile = get_profile(app.profile)
+        identity = Identity(
+            profile=profile.name,
+            username=profile.username,
+            environment=profile.environment,
+            client_id=profile.client_id or None,
+            key_file=profile.jwt_key_file,
+        )
+        profile_cert = profile.certificate_path()
+        if cert is None and profile_cert is not None:
+            cert_file = str(profile_cert)
+            if profile_cert.is_file():
+                cert = profile_cert
+            else:  # still to be made: the steps name the file, a warning says so
+                missing_cert = (
+                    f"profile {profile.name}'s certificate {profile_cert} does not exist yet "
+                    "(sfbearer keys new makes one)"
+                )
     info = _certificate(cert) if cert is not None else None
     steps = checklist(
         name=name,
         certificate=info,
-        certificate_file=str(cert) if cert is not None else None,
+        certificate_file=cert_file,
         scopes=chosen,
         sf_profile=sf_profile,
         permission_set=permission_set,
         session_timeout=int(session_timeout) if session_timeout else None,
         contact_email=contact_email,
+        identity=identity,
     )
     warnings = checklist_warnings(chosen, sf_profile=sf_profile, permission_set=permission_set)
+    if missing_cert:
+        warnings.append(missing_cert)
     if app.json_mode:
         app.json({"steps": [s.as_dict() for s in steps], "warnings": warnings})
     else:
