@@ -164,3 +164,32 @@ def test_query_paging(small_batches: Org, endpoint: str) -> None:
     assert pages == 3
     count = org.api("GET", f"{V}/query", token, params={"q": "SELECT COUNT() FROM Contact"}).json()
     assert count["totalSize"] == 24
+
+
+def test_last_modified_by_is_the_session_user(sf_org: Org, token: str) -> None:
+    sf = sf_org.sf
+    sf.add_user(username="second@acme.com")
+    sf.authorize(app=sf_org.app, user="second@acme.com")
+    other = sf_org.login(sub="second@acme.com")
+    made = sf_org.api("POST", f"{V}/sobjects/Account", token, json={"Name": "Who"}).json()["id"]
+    who = "SELECT CreatedById, LastModifiedById FROM Account WHERE Id = '" + made + "'"
+
+    def row() -> dict[str, str]:
+        found = sf_org.api("GET", f"{V}/queryAll", token, params={"q": who}).json()
+        return found["records"][0]
+
+    first_user = row()["CreatedById"]
+    assert row()["LastModifiedById"] == first_user
+    assert (
+        sf_org.api("PATCH", f"{V}/sobjects/Account/{made}", other, json={"Name": "W"}).status_code
+        == 204
+    )
+    users = sf_org.api(
+        "GET", f"{V}/query", token, params={"q": "SELECT Id, Username FROM User"}
+    ).json()["records"]
+    ids = {u["Username"]: u["Id"] for u in users}
+    assert first_user == ids[sf_org.username]
+    assert row()["LastModifiedById"] == ids["second@acme.com"]
+    assert row()["CreatedById"] == first_user
+    assert sf_org.api("DELETE", f"{V}/sobjects/Account/{made}", token).status_code == 204
+    assert row()["LastModifiedById"] == first_user

@@ -123,9 +123,11 @@ def get(
     return record
 
 
-def update(ctx: Context, sobject: str, record_id: str, body: dict[str, Any]) -> None:
-    ctx.records.update(sobject, record_id, body)
+def update(
+    ctx: Context, sobject: str, record_id: str, body: dict[str, Any], session: Session
+) -> None:
+    ctx.records.update(sobject, record_id, body, user_id=session.user_id)
 
 
-def delete(ctx: Context, sobject: str, record_id: str) -> None:
-    ctx.records.delete(sobject, record_id)
+def delete(ctx: Context, sobject: str, record_id: str, session: Session) -> None:
+    ctx.records.delete(sobject, record_id, user_id=session.user_id)

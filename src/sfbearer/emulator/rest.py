@@ -186,10 +186,10 @@ async def _sobjects(
             wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
             return JSONResponse(data.get(ctx, sobject, record_id, wanted, version))
         if method == "PATCH":
-            data.update(ctx, sobject, record_id, await _json_body(request))
+            data.update(ctx, sobject, record_id, await _json_body(request), session)
             return Response(status_code=204)
         if method == "DELETE":
-            data.delete(ctx, sobject, record_id)
+            data.delete(ctx, sobject, record_id, session)
             return Response(status_code=204)
         raise _error(
             405,
