@@ -118,3 +118,30 @@ def test_checklist_with_an_unknown_profile_is_a_configuration_error(run_cli: Run
     result = run_cli("app", "checklist", "-p", "nope")
     assert result.code == 78
     assert "hint:" in result.stderr
+
+
+# -- 3. token revoke with the memory cache ----------------------------------------------------
+def test_token_revoke_with_the_memory_cache_says_it_cannot(
+    run_cli: RunCli, org: tuple[Emulator, tuple[str, ...]]
+) -> None:
+    _, args = org
+    result = run_cli("token", "revoke", *args)
+    assert result.code == 78, result
+    assert "memory" in result.stderr
+    assert "hint:" in result.stderr
+    assert "--cache file:" in result.stderr
+    assert "redis://" in result.stderr
+
+
+def test_token_revoke_with_a_file_cache_revokes_the_shared_session(
+    run_cli: RunCli, org: tuple[Emulator, tuple[str, ...]], tmp_path: Path
+) -> None:
+    _, args = org
+    env = {"SFBEARER_CACHE": f"file:{tmp_path / 'tokens'}"}
+    assert run_cli("token", *args, env=env).code == 0
+    revoked = run_cli("token", "revoke", *args, "--json", env=env)
+    assert revoked.code == 0, revoked
+    assert json.loads(revoked.stdout) == {"revoked": True}
+    again = run_cli("token", "revoke", *args, env=env)
+    assert again.code == 0, again
+    assert "no cached session" in again.stderr

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from sfbearer.cli._app import EXIT_OK, App, global_options, pass_app
+from sfbearer.cli._app import EXIT_CONFIG, EXIT_OK, Abort, App, global_options, pass_app
 from sfbearer.cli._options import connection_options
 
 __all__ = ["token"]
@@ -75,14 +75,26 @@ def token(app: App, show_token: bool, **flags: Any) -> int:
 def revoke(app: App, **flags: Any) -> int:
     """Log the current session out at Salesforce (POST /services/oauth2/revoke).
 
-    With the default in-memory cache there is no session to revoke from a new process;
-    with a shared cache (file:, redis://) the cached session is revoked and removed.
+    It needs a shared cache (file:, redis://): the cached session is revoked and removed.
+    With the default in-memory cache a new process never holds a session, so there is
+    nothing it could revoke: that is a configuration error (exit 78).
     """
+    from sfbearer.cache.memory import MemoryCache
     from sfbearer.cli._runtime import credentials_from_flags
 
     parent = click.get_current_context().meta.get("sfbearer.token.flags", {})
     merged = {**parent, **{k: v for k, v in flags.items() if v not in (None, ())}}
     with credentials_from_flags(app, **merged) as creds:
+        if isinstance(creds.cache, MemoryCache):
+            # Each CLI run starts with an empty memory cache: the sessions earlier runs
+            # opened are out of reach, and "nothing to revoke" would read as "logged out".
+            raise Abort(
+                "the profile's token cache is 'memory': a new process holds no session, "
+                "so there is none to revoke",
+                EXIT_CONFIG,
+                hint="configure a shared cache (sfbearer init NAME ... --cache file:PATH or "
+                "--cache redis://HOST, or SFBEARER_CACHE) so that runs share the session",
+            )
         revoked = creds.revoke()
     if app.json_mode:
         app.json({"revoked": revoked})
