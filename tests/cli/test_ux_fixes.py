@@ -145,3 +145,45 @@ def test_token_revoke_with_a_file_cache_revokes_the_shared_session(
     again = run_cli("token", "revoke", *args, env=env)
     assert again.code == 0, again
     assert "no cached session" in again.stderr
+
+
+# -- 4. keys show of an encrypted key without its passphrase -----------------------------------
+@pytest.mark.parametrize("pkcs1", [False, True])
+def test_keys_show_encrypted_key_without_passphrase_shows_what_it_can(
+    run_cli: RunCli, tmp_path: Path, key_pair, pkcs1: bool
+) -> None:
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+
+    secret = "correct horse battery"
+    pem = key_pair.private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL
+        if pkcs1
+        else serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(secret.encode()),
+    )
+    key = tmp_path / "enc.key"
+    key.write_bytes(pem)
+    os.chmod(key, 0o600)
+    text = run_cli("keys", "show", key)
+    assert text.code == 0, text
+    lines = dict(line.split(":", 1) for line in text.stdout.splitlines())
+    assert lines["encrypted"].strip() == "yes"
+    assert lines["mode"].strip() == "0600"
+    assert lines["format"].strip() == ("PKCS#1 PEM" if pkcs1 else "PKCS#8 PEM")
+    assert "private key" in lines["type"]
+    assert lines["size"].strip() == "unavailable"
+    assert lines["public key sha256"].strip() == "unavailable"
+    assert "hint:" in text.stderr
+    assert "--passphrase-env" in text.stderr
+    as_json = run_cli("keys", "show", key, "--json")
+    assert as_json.code == 0, as_json
+    data = json.loads(as_json.stdout)
+    assert data["encrypted"] is True
+    assert data["size"] is None
+    assert data["public_key_sha256"] is None
+    assert "--passphrase-env" in data["unavailable"]
+    assert secret not in text.output + as_json.output
+    assert "PRIVATE KEY" not in text.output + as_json.output

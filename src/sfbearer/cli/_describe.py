@@ -15,7 +15,13 @@ from sfbearer.cli._passphrase import passphrase_from_env, prompt_passphrase
 if TYPE_CHECKING:
     from sfbearer.keys import CertificateInfo
 
-__all__ = ["certificate_fields", "describe_file", "print_certificate"]
+__all__ = ["UNAVAILABLE_HINT", "certificate_fields", "describe_file", "print_certificate"]
+
+#: Why an encrypted key's size and fingerprint are missing, and how to see them.
+UNAVAILABLE_HINT = (
+    "size and fingerprint need the passphrase: pass --passphrase-env VAR "
+    "(or set SFBEARER_KEY_PASSPHRASE, or run in a terminal to be asked)"
+)
 
 
 def certificate_fields(info: CertificateInfo) -> dict[str, Any]:
@@ -41,6 +47,9 @@ def print_certificate(app: App, path: Path, info: CertificateInfo, *, note: str 
 
 def describe_file(path: Path, data: bytes, passphrase_env: str | None) -> dict[str, Any]:
     """Describe the certificate or key in ``data`` (read from ``path``) as ordered fields.
+
+    An encrypted key without its passphrase is described as far as the file shows (size and
+    fingerprint ``None``, ``unavailable`` says why).
 
     Raises:
         Abort: neither a key nor a certificate (exit 78).
@@ -98,18 +107,32 @@ def _describe_private_key(path: Path, data: bytes, passphrase_env: str | None) -
     passphrase = passphrase_from_env(passphrase_env)
     if encrypted and passphrase is None:
         passphrase = prompt_passphrase(str(path))
+    pem = b"-----BEGIN" in data
+    fmt = "PKCS#1 PEM" if b"BEGIN RSA PRIVATE KEY" in data else ("PKCS#8 PEM" if pem else "DER")
+    mode_text = f"{mode:04o}" + (" (unsafe: chmod 600)" if mode & 0o077 else "")
+    if encrypted and passphrase is None:
+        # What the file shows without its passphrase; the size and the fingerprint are inside
+        # the encryption (PKCS#8 even hides the algorithm), so they are marked unavailable.
+        return {
+            "path": str(path),
+            "type": "RSA private key" if b"BEGIN RSA PRIVATE KEY" in data else "private key",
+            "size": None,
+            "format": fmt,
+            "encrypted": True,
+            "mode": mode_text,
+            "public_key_sha256": None,
+            "unavailable": UNAVAILABLE_HINT,
+        }
     from sfbearer.keys import load_private_key
 
     key = load_private_key(path, passphrase, check_permissions=False)
-    pem = b"-----BEGIN" in data
-    fmt = "PKCS#1 PEM" if b"BEGIN RSA PRIVATE KEY" in data else ("PKCS#8 PEM" if pem else "DER")
     return {
         "path": str(path),
         "type": "RSA private key",
         "size": key.key_size,
         "format": fmt,
         "encrypted": encrypted,
-        "mode": f"{mode:04o}" + (" (unsafe: chmod 600)" if mode & 0o077 else ""),
+        "mode": mode_text,
         "public_key_sha256": public_key_fingerprint(key.public_key()),
     }
 

@@ -189,10 +189,15 @@ def show(app: App, path: str, passphrase_env: str | None) -> None:
     if app.json_mode:
         app.json(info)
         return
+    unavailable = info.pop("unavailable", None)
     width = max(len(k) for k in info) + 2
     for name, value in info.items():
         shown = {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
+        if value is None:
+            shown = "unavailable"
         app.out(f"{(name.replace('_', ' ') + ':').ljust(width)} {shown}")
+    if unavailable:
+        app.info(f"hint: {unavailable}")
 
 
 def _default_cert(key_file: Path) -> Path:
