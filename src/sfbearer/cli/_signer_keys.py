@@ -15,7 +15,7 @@ from sfbearer.cli._app import EXIT_CONFIG, EXIT_USAGE, Abort, App
 from sfbearer.cli._describe import certificate_fields, print_certificate
 from sfbearer.cli._passphrase import prompt_pin
 
-__all__ = ["describe_signer", "new_signer_pair", "signer_cert_or_abort"]
+__all__ = ["describe_signer", "new_signer_pair", "signer_cert_or_abort", "signer_csr"]
 
 _NEXT_STEP = (
     "next: upload {cert} to your External Client App (OAuth settings > "
@@ -126,3 +126,29 @@ def signer_cert_or_abort(uri: str, cert_file: Path | None) -> Path:
             hint=f"sfbearer keys check -f '{uri}' --cert server.crt",
         )
     return cert_file
+
+
+def signer_csr(uri: str, common_name: str, organization: str | None) -> bytes:
+    """``keys csr -f URI``: a PEM CSR signed by the HSM / KMS key ``uri`` names (CN only).
+
+    Raises:
+        Abort: ``--organization`` was given (64): the request's subject is the CN only.
+        SignerError: the signer cannot be opened or cannot sign.
+        CertificateError: a bad common name.
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    from sfbearer.signers.uri import resolve_signer
+    from sfbearer.signers.x509 import build_csr
+
+    if organization is not None:
+        # The vault-signed request is built field by field with a CN-only subject.
+        raise Abort(
+            "--organization is not supported with a signer URI (the request's subject is "
+            "the common name only)",
+            EXIT_USAGE,
+            hint="leave out --organization; ask your CA to add the organization if it must",
+        )
+    signer = resolve_signer(uri, pin=prompt_pin(uri))
+    request = build_csr(signer, common_name)
+    return request.public_bytes(serialization.Encoding.PEM)

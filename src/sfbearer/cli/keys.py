@@ -293,9 +293,16 @@ def check(
 
 
 @keys.command("csr")
-@click.option("-f", "--jwt-key-file", "key_file", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-f",
+    "--jwt-key-file",
+    "key_file",
+    required=True,
+    metavar="PATH|URI",
+    help="The private key file, or a pkcs11: / awskms: signer URI.",
+)
 @click.option("--common-name", required=True, help="Subject CN of the request.")
-@click.option("--organization", default=None, help="Subject O of the request.")
+@click.option("--organization", default=None, help="Subject O of the request (key files only).")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -307,7 +314,7 @@ def check(
 @pass_app
 def csr(
     app: App,
-    key_file: Path,
+    key_file: str,
     common_name: str,
     organization: str | None,
     out: Path | None,
@@ -315,13 +322,26 @@ def csr(
 ) -> None:
     """Make a PKCS#10 certificate signing request for a CA-signed certificate.
 
-    Example: sfbearer keys csr -f server.key --common-name acme-integration --out server.csr
+    The key may be a file or a key in an HSM / AWS KMS (a signer URI): the request is then
+    signed inside the vault.
+
+    \b
+    Examples:
+      sfbearer keys csr -f server.key --common-name acme-integration --out server.csr
+      sfbearer keys csr -f 'awskms:alias/sfbearer-jwt' --common-name acme --out server.csr
     """
     from sfbearer._files import atomic_write
-    from sfbearer.pkcs import make_csr
+    from sfbearer.signers.uri import is_signer_uri
 
-    key = load_key_interactive(key_file, passphrase_env)
-    pem = make_csr(key, common_name=common_name, organization=organization)
+    if is_signer_uri(key_file):
+        from sfbearer.cli._signer_keys import signer_csr
+
+        pem = signer_csr(key_file, common_name, organization)
+    else:
+        from sfbearer.pkcs import make_csr
+
+        key = load_key_interactive(key_file, passphrase_env)
+        pem = make_csr(key, common_name=common_name, organization=organization)
     if out is None:
         app.out(pem.decode("ascii").rstrip("\n"))
         return
@@ -333,9 +353,10 @@ def csr(
         app.json({"csr": str(out), "common_name": common_name, "organization": organization})
         return
     app.out(f"wrote {out}")
+    shown = f"'{key_file}'" if is_signer_uri(key_file) else key_file
     app.info(
         f"next: send {out} to your CA, then check the signed certificate with: "
-        f"sfbearer keys check -f {key_file} --cert SIGNED.crt"
+        f"sfbearer keys check -f {shown} --cert SIGNED.crt"
     )
 
 
