@@ -194,6 +194,8 @@ def main() -> None:
             print(
                 f"emulator at {url}; {args.clients} concurrent keep-alive clients, {args.seconds:g} s per endpoint"
             )
+            # Other work on the machine changes the ratios (see docs/benchmarks.md): say how busy.
+            print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
             r = asyncio.run(
                 main_async(url, pair.private_key, args.clients, args.seconds, args.rounds)
             )
