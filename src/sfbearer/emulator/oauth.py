@@ -41,7 +41,8 @@ class JsonResponse(JSONResponse):
 
     The body is what ``JSONResponse`` renders; the headers are ``raw_headers`` (already
     lower-case bytes, in order), then ``content-length`` and ``content-type``, as
-    ``JSONResponse(content, headers=...)`` would list them.
+    ``JSONResponse(content, headers=...)`` would list them (so ``raw_headers`` must not carry
+    those two itself).
 
     Example:
         >>> JsonResponse({"ok": True}).body
