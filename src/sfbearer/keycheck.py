@@ -127,12 +127,17 @@ def _check_validity(info: CertificateInfo, now: dt.datetime, warn_days: int) -> 
             "validity",
             "fail",
             f"expired on {until}",
-            "make a new pair (sfbearer keys new) and upload the certificate",
+            "make a new pair and upload its certificate: sfbearer certs rotate -p PROFILE "
+            "for a profile, sfbearer keys new for loose files",
         )
     message = f"valid until {until} ({days} days left)"
     if days < warn_days:
         return Finding(
-            "validity", "warn", message, "rotate soon: sfbearer keys new, then upload server.crt"
+            "validity",
+            "warn",
+            message,
+            "rotate soon: sfbearer certs rotate -p PROFILE for a profile; for loose files, "
+            "sfbearer keys new, then upload server.crt",
         )
     return Finding("validity", "ok", message)
 

@@ -38,6 +38,7 @@ __all__ = [
     "check_certificate",
     "exit_code",
     "parse_days_before",
+    "rotation_advice",
     "worst_state",
     "write_calendar",
 ]
@@ -145,7 +146,40 @@ def certificate_state(
     return CertState.OK
 
 
-def _message(state: CertState, info: CertificateInfo, days: int, now: dt.datetime) -> str:
+def rotation_advice(
+    profile: str | None = None, *, pending: bool = False, next_cert: bool = False
+) -> str:
+    """What to do about a certificate that nears expiry, for a person.
+
+    Args:
+        profile: the sfbearer profile the certificate belongs to (None: a loose file).
+        pending: the profile already has a pending pair (``certs rotate`` would be refused).
+        next_cert: the certificate is that pending pair's own.
+
+    Example:
+        >>> rotation_advice("prod")
+        'rotate it (sfbearer certs rotate -p prod)'
+        >>> rotation_advice("prod", pending=True)
+        'a new pair is pending: upload its certificate, then sfbearer certs promote -p prod'
+    """
+    if profile is None:
+        return "rotate it (sfbearer keys new, then upload the new server.crt)"
+    if next_cert:
+        return (
+            "the pending certificate itself nears expiry: make another "
+            f"(sfbearer certs rotate -p {profile} --replace-pending)"
+        )
+    if pending:
+        return (
+            "a new pair is pending: upload its certificate, then "
+            f"sfbearer certs promote -p {profile}"
+        )
+    return f"rotate it (sfbearer certs rotate -p {profile})"
+
+
+def _message(
+    state: CertState, info: CertificateInfo, days: int, now: dt.datetime, advice: str
+) -> str:
     expiry = info.not_after.strftime("%Y-%m-%d %H:%M UTC")
     if state is CertState.EXPIRED:
         return f"expired on {expiry}; every token request fails until a new certificate is uploaded"
@@ -154,7 +188,7 @@ def _message(state: CertState, info: CertificateInfo, days: int, now: dt.datetim
     unit = "day" if days == 1 else "days"
     if state is CertState.OK:
         return f"valid until {expiry} ({days} {unit} left)"
-    return f"expires on {expiry} ({days} {unit} left): rotate it (sfbearer certs rotate)"
+    return f"expires on {expiry} ({days} {unit} left): {advice}"
 
 
 def check_certificate(
@@ -164,6 +198,7 @@ def check_certificate(
     now: dt.datetime | None = None,
     warn_days: int = DEFAULT_WARN_DAYS,
     critical_days: int = DEFAULT_CRITICAL_DAYS,
+    advice: str | None = None,
 ) -> CertificateStatus:
     """Read the certificate at ``source`` and classify it; an unreadable one is state ``error``.
 
@@ -173,6 +208,8 @@ def check_certificate(
         now: the moment to judge at (UTC; default: now).
         warn_days: fewer whole days left than this is a warning.
         critical_days: fewer whole days left than this is critical.
+        advice: what a warning or critical message tells the reader to do (default: the
+            advice for a loose file; see :func:`rotation_advice`).
 
     Raises:
         ConfigError: thresholds that make no sense (negative, or critical above warn).
@@ -187,7 +224,8 @@ def check_certificate(
         return CertificateStatus(path, shown, CertState.ERROR, str(exc))
     state = certificate_state(info, now=at, warn_days=warn_days, critical_days=critical_days)
     days = info.days_left_at(at)
-    return CertificateStatus(path, shown, state, _message(state, info, days, at), info, days)
+    message = _message(state, info, days, at, advice or rotation_advice())
+    return CertificateStatus(path, shown, state, message, info, days)
 
 
 def worst_state(statuses: Iterable[CertificateStatus]) -> CertState:

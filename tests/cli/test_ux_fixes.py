@@ -187,3 +187,52 @@ def test_keys_show_encrypted_key_without_passphrase_shows_what_it_can(
     assert "--passphrase-env" in data["unavailable"]
     assert secret not in text.output + as_json.output
     assert "PRIVATE KEY" not in text.output + as_json.output
+
+
+# -- 6. near-expiry advice ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def expiring_pair():  # type: ignore[no-untyped-def]
+    """A key pair whose certificate has 10 days left (a warning at the default 30)."""
+    from sfbearer.keys import generate_key_pair
+
+    return generate_key_pair(common_name="sfbearer-expiring", days=10)
+
+
+@pytest.fixture
+def expiring_files(tmp_path: Path, expiring_pair) -> tuple[Path, Path]:
+    from sfbearer.keys import write_key_pair
+
+    return write_key_pair(expiring_pair, tmp_path / "expiring")
+
+
+def test_keys_check_near_expiry_names_both_tools(
+    run_cli: RunCli, expiring_files: tuple[Path, Path]
+) -> None:
+    key, cert = expiring_files
+    result = run_cli("keys", "check", "-f", key, "--cert", cert)
+    assert result.code == 1, result
+    (line,) = [ln for ln in result.stdout.splitlines() if "validity" in ln]
+    assert "sfbearer certs rotate -p" in line
+    assert "sfbearer keys new" in line
+
+
+def test_certs_status_advice_for_profiles_and_loose_files(
+    run_cli: RunCli, expiring_files: tuple[Path, Path]
+) -> None:
+    key, cert = expiring_files
+    loose = run_cli("certs", "status", cert)
+    assert loose.code == 1, loose
+    assert "sfbearer keys new" in loose.stderr
+    made = run_cli("init", "acme", "-i", "3MVG9acme", "-o", USER, "-f", key, "-r", "sandbox")
+    assert made.code == 0, made
+    profile = run_cli("certs", "status", "-p", "acme")
+    assert profile.code == 1, profile
+    assert "sfbearer certs rotate -p acme" in profile.stderr
+    rotated = run_cli("certs", "rotate", "-p", "acme")
+    assert rotated.code == 0, rotated
+    pending = run_cli("certs", "status", "-p", "acme")
+    assert pending.code == 1, pending
+    (warning,) = [ln for ln in pending.stderr.splitlines() if ln.startswith("warning: acme:")]
+    assert "sfbearer certs promote -p acme" in warning
+    assert "certs rotate" not in warning  # it would be refused: a pair is pending
+    assert "(next)" in pending.stdout  # the new certificate is watched too, and is ok

@@ -144,7 +144,7 @@ def status(app: App, paths: tuple[Path, ...], warn_days: int, critical_days: int
 
     Exit code: 0 all ok, 1 a warning, 2 critical, expired or unreadable, 78 nothing to check.
     """
-    from sfbearer.lifecycle import check_certificate, exit_code
+    from sfbearer.lifecycle import check_certificate, exit_code, rotation_advice
 
     if critical_days > warn_days:
         raise Abort(
@@ -155,9 +155,18 @@ def status(app: App, paths: tuple[Path, ...], warn_days: int, critical_days: int
     targets = gather(app, paths)
     statuses = [
         check_certificate(
-            path, label=label, now=now, warn_days=warn_days, critical_days=critical_days
+            path,
+            label=label,
+            now=now,
+            warn_days=warn_days,
+            critical_days=critical_days,
+            advice=rotation_advice(
+                profile.name if profile else None,
+                pending=bool(profile and profile.next_cert_file),
+                next_cert=profile is not None and label == f"{profile.name} (next)",
+            ),
         )
-        for label, path, _ in targets
+        for label, path, profile in targets
     ]
     for (_, _, profile), finding in zip(targets, statuses, strict=True):
         if profile is not None and finding.state != "ok":
