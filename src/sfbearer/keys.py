@@ -299,9 +299,10 @@ def _parse_private_key(data: bytes, passphrase: Passphrase, *, source: str) -> r
     except (TypeError, UnsupportedAlgorithm):
         raise KeyFileError(f"{source} holds an unsupported private key") from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        kind = type(key).__name__.lstrip("_").replace("PrivateKey", "")
+        kind = type(key).__name__.lstrip("_").replace("PrivateKey", "") or "non-RSA"
         raise KeyFileError(
-            f"{source} holds a {kind or 'non-RSA'} key; Salesforce's JWT bearer flow needs RSA (RS256)",
+            f"{source} holds {_article(kind)} {kind} key; Salesforce's JWT bearer flow needs "
+            "RSA (RS256)",
             hint="generate one with: sfbearer keys new --out-dir DIR",
         )
     if key.key_size < MIN_KEY_SIZE:
@@ -321,3 +322,10 @@ def verify_rs256(public_key: rsa.RSAPublicKey, message: bytes, signature: bytes)
     except InvalidSignature:
         return False
     return True
+
+
+def _article(kind: str) -> str:
+    """``a`` or ``an`` before a key type said aloud: an EC, an Ed25519, a DSA."""
+    # Capitals are spelled out: those whose names start with a vowel sound take "an" too
+    # (an RSA, an X25519); a lowercase start is a word (a non-RSA).
+    return "an" if kind[:1] in "AEIOUaeiouFHLMNRSX" else "a"

@@ -236,3 +236,99 @@ def test_certs_status_advice_for_profiles_and_loose_files(
     assert "sfbearer certs promote -p acme" in warning
     assert "certs rotate" not in warning  # it would be refused: a pair is pending
     assert "(next)" in pending.stdout  # the new certificate is watched too, and is ok
+
+
+# -- 7. cosmetics ---------------------------------------------------------------------------------
+def _doctor_profile(sf: Emulator, key: Path, cert: Path) -> None:
+    from sfbearer.config import Profile, save_profile
+
+    app = sf.add_app(name="doc", certificate=cert)
+    sf.add_user(username=USER)
+    sf.authorize(app="doc", user=USER)
+    save_profile(
+        Profile(
+            name="doc",
+            client_id=app.consumer_key,
+            username=USER,
+            environment=sf.url,
+            jwt_key_file=str(key),
+            cert_file=str(cert),
+        ),
+        force=True,
+    )
+
+
+def test_doctor_prints_a_refused_probe_as_it_counts_it(
+    run_cli: RunCli, key_files: tuple[Path, Path]
+) -> None:
+    with Emulator() as sf:
+        _doctor_profile(sf, *key_files)
+        result = run_cli("doctor", "-p", "doc", "--probe-audiences")
+    assert result.code == 0, result
+    assert "[FAIL]" not in result.stdout
+    refused = [ln for ln in result.stdout.splitlines() if "aud https://test.salesforce.com" in ln]
+    assert len(refused) == 1, result.stdout
+    assert refused[0].startswith("[skip]")
+    assert "refused: invalid_grant" in refused[0]
+    assert result.stdout.rstrip().endswith("doctor: all checks passed")
+
+
+def test_doctor_near_expiry_advice_names_certs_rotate(
+    run_cli: RunCli, expiring_files: tuple[Path, Path]
+) -> None:
+    with Emulator() as sf:
+        _doctor_profile(sf, *expiring_files)
+        result = run_cli("doctor", "-p", "doc")
+    assert result.code == 1, result
+    assert "sfbearer certs rotate -p" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("curve_or_kind", "phrase"), [("ec", "holds an EC key"), ("dsa", "holds a DSA key")]
+)
+def test_a_non_rsa_key_file_is_named_with_the_right_article(
+    run_cli: RunCli, tmp_path: Path, curve_or_kind: str, phrase: str
+) -> None:
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec
+
+    key = (
+        ec.generate_private_key(ec.SECP256R1())
+        if curve_or_kind == "ec"
+        else dsa.generate_private_key(2048)
+    )
+    path = tmp_path / "odd.key"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    os.chmod(path, 0o600)
+    result = run_cli("keys", "show", path)
+    assert result.code == 78, result
+    assert phrase in result.stderr
+
+
+def test_certs_calendar_bad_days_before_is_a_usage_error(
+    run_cli: RunCli, key_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "r.ics"
+    result = run_cli("certs", "calendar", key_files[1], "--out", out, "--days-before", "60,abc")
+    assert result.code == 64, result
+    assert "--days-before" in result.stderr
+    assert "hint:" in result.stderr
+    assert not out.exists()
+
+
+def test_certs_calendar_with_nothing_to_check_suggests_calendar(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    result = run_cli("certs", "calendar", "--out", tmp_path / "r.ics")
+    assert result.code == 78, result
+    (hint,) = [ln for ln in result.stderr.splitlines() if ln.startswith("hint:")]
+    assert "sfbearer certs calendar --out" in hint
+    assert "certs status" not in hint

@@ -247,7 +247,7 @@ def test_unknown_object_is_refused(softhsm: SoftHsm, hsm_signer: PKCS11Signer) -
     [
         ("rsa-1024", "1024 bits; at least 2048"),
         ("no-sign", "not allowed to sign"),
-        ("ec-p256", "EC key; Salesforce needs RSA"),
+        ("ec-p256", "is an EC key; Salesforce needs RSA"),
         ("twin", "several private keys match"),
     ],
 )

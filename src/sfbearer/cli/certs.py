@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from sfbearer.cli._app import EXIT_CONFIG, Abort, App, global_options, pass_app
+from sfbearer.cli._app import EXIT_CONFIG, EXIT_USAGE, Abort, App, global_options, pass_app
 
 if TYPE_CHECKING:
     from sfbearer.config import Profile
@@ -73,8 +74,12 @@ def _certificate_beside(key_file: str | None) -> Path | None:
     return None
 
 
-def gather(app: App, paths: Sequence[Path]) -> list[Target]:
-    """Certificates to look at: every profile's (or ``--profile``'s), then the ``paths`` given."""
+def gather(app: App, paths: Sequence[Path], *, example: str = "certs status") -> list[Target]:
+    """Certificates to look at: every profile's (or ``--profile``'s), then the ``paths`` given.
+
+    ``example`` is the command line the "nothing to check" hint shows (``certs calendar
+    --out reminders.ics``...), so it names the command that was run.
+    """
     targets, notes = profile_certificates(app)
     for note in notes:
         app.info(f"note: {note}")
@@ -87,7 +92,7 @@ def gather(app: App, paths: Sequence[Path]) -> list[Target]:
         raise Abort(
             "no certificate to check",
             EXIT_CONFIG,
-            hint="pass certificate files (sfbearer certs status server.crt) or set cert_file "
+            hint=f"pass certificate files (sfbearer {example} server.crt) or set cert_file "
             "in a profile",
         )
     return targets
@@ -150,6 +155,7 @@ def status(app: App, paths: tuple[Path, ...], warn_days: int, critical_days: int
         raise Abort(
             f"--critical-days ({critical_days}) must not exceed --warn-days ({warn_days})",
             EXIT_CONFIG,
+            hint="critical is the nearer threshold: e.g. --warn-days 30 --critical-days 7",
         )
     now = dt.datetime.now(dt.UTC)
     targets = gather(app, paths)
@@ -224,20 +230,27 @@ def calendar(app: App, paths: tuple[Path, ...], out: Path, days_before: str) -> 
     One all-day event on each expiry day and one on each reminder day, with stable UIDs:
     importing the file again updates the events instead of adding copies.
     """
+    from sfbearer._exceptions import ConfigError
     from sfbearer.lifecycle import build_calendar, check_certificate, parse_days_before
     from sfbearer.lifecycle import write_calendar as write
 
-    reminders = parse_days_before(days_before)
+    try:
+        reminders = parse_days_before(days_before)
+    except ConfigError as exc:  # a malformed option value is a usage error, not configuration
+        raise Abort(str(exc), EXIT_USAGE, hint="e.g. --days-before 60,30,7") from None
     now = dt.datetime.now(dt.UTC)
-    statuses = [
-        check_certificate(path, label=label, now=now) for label, path, _ in gather(app, paths)
-    ]
+    targets = gather(app, paths, example=f"certs calendar --out {shlex.quote(str(out))}")
+    statuses = [check_certificate(path, label=label, now=now) for label, path, _ in targets]
     readable = [s for s in statuses if s.info is not None]
     for s in statuses:
         if s.info is None:
             app.warn(f"{s.label}: skipped: {s.message}")
     if not readable:
-        raise Abort("no readable certificate: nothing written", EXIT_CONFIG)
+        raise Abort(
+            "no readable certificate: nothing written",
+            EXIT_CONFIG,
+            hint="fix or replace the files named above; sfbearer keys show FILE says what each is",
+        )
     write(out, build_calendar(readable, days_before=reminders, now=now))
     if app.json_mode:
         app.json(

@@ -67,9 +67,10 @@ def doctor(app: App, probe_audiences: bool, **flags: Any) -> int:
             f"probing {len(candidates)} audiences: this spends {len(candidates)} login attempts"
         )
         for check in checks_module.probe_audiences(app.profile, overrides=overrides):
-            checks.append(check if check.status != "fail" else _as_probe(check))
-            if not app.json_mode:
-                for line in check_lines(check, width=_WIDTH, hint=False):
+            counted = check if check.status != "fail" else _as_probe(check)
+            checks.append(counted)
+            if not app.json_mode:  # print what is counted: a refusal does not fail doctor
+                for line in check_lines(counted, width=_WIDTH, hint=False):
                     app.out(line)
     code = checks_module.exit_code(checks)
     if app.json_mode:
@@ -109,4 +110,4 @@ def _as_probe(check: Any) -> Any:
     """A refused probe is information, not a failure of the configuration."""
     from dataclasses import replace
 
-    return replace(check, status="skip")
+    return replace(check, status="skip", message=f"refused: {check.message}")

@@ -194,7 +194,8 @@ class PKCS11Signer:
             if key_type != p11.KeyType.RSA:
                 name = getattr(key_type, "name", str(key_type))
                 raise SignerError(
-                    f"the key ({where}) is a {name} key; Salesforce needs RSA (RS256)",
+                    f"the key ({where}) is {'an' if name[:1] in 'AEIOUFHLMNRSX' else 'a'} {name} key; "
+                    "Salesforce needs RSA (RS256)",
                     hint="create an RSA key of 2048 bits or more in the token",
                 )
             modulus = int.from_bytes(key[p11.Attribute.MODULUS], "big")
