@@ -93,6 +93,17 @@ def _fail(source: str, profile: str, key: str, problem: str, hint: str = "") -> 
     return ProfileError(f"{source}: profile {profile!r}: {key} {problem}", hint=hint)
 
 
+def _empty_hint(key: str) -> str:
+    if key == "client_id":
+        return (
+            "the client id is the External Client App's Consumer Key (3MVG9...); "
+            "sfbearer app checklist shows where to copy it"
+        )
+    if key == "username":
+        return "the username is the integration user's Salesforce username (user@example.com)"
+    return f"give {key} a value, or leave it out"
+
+
 def _resolve_path(value: str, base: Path | None) -> str:
     p = Path(value).expanduser()
     if base is not None and not p.is_absolute():
@@ -123,7 +134,7 @@ def _check_value(source: str, profile: str, key: str, value: Any, base: Path | N
             raise _fail(source, profile, key, "must be more than 0 and at most 600 seconds")
         return float(value)
     if not isinstance(value, str) or not value.strip():
-        raise _fail(source, profile, key, "must be a non-empty string")
+        raise _fail(source, profile, key, "must be a non-empty string", hint=_empty_hint(key))
     value = value.strip()
     if kind == "var" and not _VAR_RE.match(value):
         raise _fail(

@@ -68,6 +68,10 @@ def check_id(record_id: str) -> str:
     return quote(record_id)
 
 
+# Salesforce's 401 message for a session whose app has no ``api`` (or ``full``) scope.
+_NO_API_SCOPE = "not valid for use with the REST API"
+
+
 def api_error(status: int, content: bytes, *, method: str, url: str) -> ApiError:
     """A Salesforce error array (``[{"message", "errorCode", "fields"}]``) as an :class:`ApiError`."""
     try:
@@ -86,7 +90,7 @@ def api_error(status: int, content: bytes, *, method: str, url: str) -> ApiError
         return ApiError(status, f"HTTP_{status}", reason, method=method, url=str(where))
     first = errors[0]
     fields = first.get("fields")
-    return ApiError(
+    error = ApiError(
         status,
         str(first.get("errorCode") or f"HTTP_{status}"),
         str(first.get("message") or ""),
@@ -95,6 +99,13 @@ def api_error(status: int, content: bytes, *, method: str, url: str) -> ApiError
         method=method,
         url=str(where),
     )
+    if status == 401 and _NO_API_SCOPE in error.api_message:
+        # A valid token from an app without the api scope: logging in again cannot help.
+        error.hint = (
+            "the External Client App lacks the api scope: add 'Manage user data via APIs "
+            "(api)' to its OAuth scopes (sfbearer doctor checks the scopes)"
+        )
+    return error
 
 
 def transport_error(exc: httpx.HTTPError, url: str | httpx.URL) -> TransportError:

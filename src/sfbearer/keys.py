@@ -175,7 +175,11 @@ def check_key_file_permissions(path: str | os.PathLike[str]) -> None:
     try:
         st = os.stat(p)  # follows symlinks: the target's mode is what matters
     except FileNotFoundError:
-        raise KeyFileError(f"key file not found: {p}") from None
+        raise KeyFileError(
+            f"key file not found: {p}",
+            hint="check the path (--jwt-key-file / jwt_key_file); make a pair with "
+            "sfbearer keys new --out-dir DIR; a key in an HSM or KMS is a pkcs11: / awskms: URI",
+        ) from None
     except OSError as exc:
         raise KeyFileError(f"cannot read key file {p}: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
@@ -295,7 +299,9 @@ def _parse_private_key(data: bytes, passphrase: Passphrase, *, source: str) -> r
         if encrypted:
             raise KeyFileError(f"cannot decrypt {source}: wrong passphrase") from None
         # cryptography's message lumps every cause together; do not guess which one it was
-        raise KeyFileError(f"{source} is not a valid PEM or DER private key") from None
+        raise KeyFileError(
+            f"{source} is not a valid PEM or DER private key", hint=_not_a_key_hint(source)
+        ) from None
     except (TypeError, UnsupportedAlgorithm):
         raise KeyFileError(f"{source} holds an unsupported private key") from None
     if not isinstance(key, rsa.RSAPrivateKey):
@@ -329,3 +335,15 @@ def _article(kind: str) -> str:
     # Capitals are spelled out: those whose names start with a vowel sound take "an" too
     # (an RSA, an X25519); a lowercase start is a word (a non-RSA).
     return "an" if kind[:1] in "AEIOUaeiouFHLMNRSX" else "a"
+
+
+def _not_a_key_hint(source: str) -> str:
+    if source.startswith("environment variable "):
+        var = source.removeprefix("environment variable ")
+        return (
+            f"put the whole PEM in {var}, its dashed first and last lines included (literal \\n "
+            f'sequences are fine): export {var}="$(cat server.key)"'
+        )
+    if source == "the PEM text":
+        return "pass the private key's whole PEM text, its dashed first and last lines included"
+    return "the file must hold a PEM or DER private key; sfbearer keys show FILE says what it is"

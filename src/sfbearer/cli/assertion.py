@@ -187,7 +187,11 @@ def _read_source(source: str) -> str:
                 raw = fh.read(_MAX_INPUT_BYTES + 1)
             data = raw.decode("utf-8")
     except FileNotFoundError:
-        raise AssertionConfigError(f"no such file: {source}") from None
+        raise AssertionConfigError(
+            f"no such file: {source}",
+            hint="pass the file holding the assertion, or - to read it from stdin "
+            "(sfbearer assertion new --out jwt.txt writes one)",
+        ) from None
     except OSError as exc:
         raise AssertionConfigError(f"cannot read {source}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

@@ -35,7 +35,11 @@ def _read(path: Path, what: str) -> bytes:
         with open(path, "rb") as fh:
             data = fh.read(_MAX_READ + 1)
     except FileNotFoundError:
-        raise Abort(f"{what} not found: {path}", EXIT_CONFIG) from None
+        raise Abort(
+            f"{what} not found: {path}",
+            EXIT_CONFIG,
+            hint="check the path; sfbearer keys new --out-dir DIR makes server.key and server.crt",
+        ) from None
     except IsADirectoryError:
         raise Abort(f"{path} is a directory, not a {what}", EXIT_CONFIG) from None
     except OSError as exc:
