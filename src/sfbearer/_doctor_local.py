@@ -75,7 +75,10 @@ def key_checks(
                 names.get(finding.check, f"certificate {finding.check}"),
                 status,
                 finding.message,
-                finding.hint,
+                # keycheck is generic; here the profile is known, so its advice can name it
+                finding.hint.replace("-p PROFILE", f"-p {profile.name}")
+                if profile.name
+                else finding.hint,
             )
 
 

@@ -153,6 +153,7 @@ def test_expired_certificate(
     assert code == 2
     assert checks["certificate validity"]["status"] == "fail"
     assert "expired" in checks["certificate validity"]["message"]
+    assert "sfbearer certs rotate -p doc" in checks["certificate validity"]["hint"]
 
 
 def test_world_readable_key(run_cli, setup, key_files: tuple[Path, Path]) -> None:
