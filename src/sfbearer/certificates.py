@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CertificateInfo",
+    "days_text",
     "describe_certificate",
     "key_matches_certificate",
     "load_certificate",
@@ -43,6 +44,20 @@ def _fingerprint(data: bytes, algorithm: hashes.HashAlgorithm) -> str:
     h.update(data)
     digest = h.finalize().hex().upper()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def days_text(days_left: int) -> str:
+    """Whole days left for people: ``364 days left``, ``1 day left``, ``expired today``,
+    ``expired 2 days ago`` (``days_left`` is a floor, so -1 means expired under a day ago).
+
+    Example:
+        >>> [days_text(d) for d in (2, 1, 0, -1, -3)]
+        ['2 days left', '1 day left', '0 days left', 'expired today', 'expired 2 days ago']
+    """
+    if days_left >= 0:
+        return f"{days_left} day{'s' if days_left != 1 else ''} left"
+    ago = -days_left - 1
+    return "expired today" if ago == 0 else f"expired {ago} day{'s' if ago != 1 else ''} ago"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,10 @@ class CertificateInfo:
     def days_left_at(self, now: dt.datetime) -> int:
         """Whole days from ``now`` until ``not_after`` (floor; negative once expired)."""
         return (self.not_after - now) // dt.timedelta(days=1)
+
+    def days_text(self, now: dt.datetime | None = None) -> str:
+        """:func:`days_text` of the whole days left at ``now`` (default: the current time)."""
+        return days_text(self.days_left_at(now or dt.datetime.now(dt.UTC)))
 
     @property
     def is_self_signed(self) -> bool:

@@ -87,7 +87,7 @@ def test_manifest_warns_on_a_certificate_near_expiry(
         "app", "manifest", "--name", "A", "--cert", make_cert(days_left=10), "--permission-set",
         "P", "--out-dir", tmp_path,
     )  # fmt: skip
-    assert "expires in 9 days" in result.stderr
+    assert "(9 days left)" in result.stderr
 
 
 def test_manifest_bad_input(run_cli: RunCli, make_cert: MakeCert, tmp_path: Path) -> None:

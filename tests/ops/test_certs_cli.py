@@ -239,3 +239,21 @@ def test_status_records_certificate_warnings_in_the_profiles_trail(
     assert record["state"] == "warning"
     assert record["days_left"] == 9
     assert record["cert_sha256"] == load_certificate(soon).sha256_fingerprint
+
+
+def test_days_read_naturally(run_cli: RunCli, make_cert: MakeCert) -> None:
+    from sfbearer.certificates import days_text
+
+    assert [days_text(d) for d in (2, 1, 0, -1, -2, -3)] == [
+        "2 days left",
+        "1 day left",
+        "0 days left",
+        "expired today",
+        "expired 1 day ago",
+        "expired 2 days ago",
+    ]
+    # 2.5 days after expiry: whole days since then, not a negative "days left"
+    expired = make_cert("old.crt", days_left=-2.5)
+    result = run_cli("certs", "status", expired)
+    assert "(expired 2 days ago)" in result.stdout
+    assert "-3 days left" not in result.stdout

@@ -40,7 +40,7 @@ def certificate_fields(info: CertificateInfo) -> dict[str, Any]:
 def print_certificate(app: App, path: Path, info: CertificateInfo, *, note: str = "") -> None:
     """The certificate lines of ``keys new`` / ``keys import`` (after the key's line)."""
     app.out(f"certificate:   {path} ({info.subject}){note}")
-    app.out(f"expires:       {info.not_after:%Y-%m-%d %H:%M:%S UTC} ({info.days_left} days)")
+    app.out(f"expires:       {info.not_after:%Y-%m-%d %H:%M:%S UTC} ({info.days_text()})")
     app.out(f"SHA-256:       {info.sha256_fingerprint}")
     app.out(f"SHA-1:         {info.sha1_fingerprint}")
 

@@ -129,9 +129,7 @@ def manifest(
     if info.days_left < 0:
         warnings.append(f"the certificate expired on {info.not_after:%Y-%m-%d}: make a new one")
     elif info.days_left < 30:
-        warnings.append(
-            f"the certificate expires in {info.days_left} days ({info.not_after:%Y-%m-%d})"
-        )
+        warnings.append(f"the certificate expires {info.not_after:%Y-%m-%d} ({info.days_text()})")
     written = write_metadata(out_dir, build_metadata(spec), force=force)
     secret_dir = out_dir / GLOBAL_OAUTH_DIR
     gitignore = f"{secret_dir.as_posix()}/"

@@ -111,6 +111,8 @@ def _render(app: App, statuses: Sequence[CertificateStatus], code: int) -> None:
         )
         return
     for s in statuses:
+        from sfbearer.certificates import days_text
+
         info = s.info
         app.out(f"{str(s.state).upper():<9} {s.label}")
         if info is None:
@@ -118,7 +120,7 @@ def _render(app: App, statuses: Sequence[CertificateStatus], code: int) -> None:
         else:
             app.out(f"{'':<9} subject:  {info.subject}")
             app.out(
-                f"{'':<9} expires:  {info.not_after:%Y-%m-%d %H:%M} UTC ({s.days_left} days left)"
+                f"{'':<9} expires:  {info.not_after:%Y-%m-%d %H:%M} UTC ({days_text(s.days_left or 0)})"
             )
             app.out(f"{'':<9} SHA-256:  {info.sha256_fingerprint}")
     for s in statuses:

@@ -180,7 +180,7 @@ def init(
     if mismatch or not _EMAIL_LIKE.fullmatch(profile.username):
         app.warn(mismatch or f"{profile.username!r} is not a Salesforce username (user@domain)")
     if info is not None and info.days_left < _CERT_WARN_DAYS:
-        app.warn(f"the certificate expires in {info.days_left} days ({info.not_after:%Y-%m-%d})")
+        app.warn(f"the certificate expires {info.not_after:%Y-%m-%d} ({info.days_text()})")
     from sfbearer.config import default_profile_name
 
     is_default = default_profile_name() == name
