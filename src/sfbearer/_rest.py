@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from sfbearer._exceptions import ApiError, ConfigError, TransportError
 from sfbearer._http import TLS_TRUST_HINT, httpx, untrusted_certificate
+from sfbearer.auth import NO_API_SCOPE
 
 __all__ = [
     "api_error",
@@ -68,10 +69,6 @@ def check_id(record_id: str) -> str:
     return quote(record_id)
 
 
-# Salesforce's 401 message for a session whose app has no ``api`` (or ``full``) scope.
-_NO_API_SCOPE = "not valid for use with the REST API"
-
-
 def api_error(status: int, content: bytes, *, method: str, url: str) -> ApiError:
     """A Salesforce error array (``[{"message", "errorCode", "fields"}]``) as an :class:`ApiError`."""
     try:
@@ -99,7 +96,7 @@ def api_error(status: int, content: bytes, *, method: str, url: str) -> ApiError
         method=method,
         url=str(where),
     )
-    if status == 401 and _NO_API_SCOPE in error.api_message:
+    if status == 401 and NO_API_SCOPE in error.api_message:
         # A valid token from an app without the api scope: logging in again cannot help.
         error.hint = (
             "the External Client App lacks the api scope: add 'Manage user data via APIs "

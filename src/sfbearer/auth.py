@@ -67,14 +67,25 @@ def is_invalid_session(response: httpx.Response) -> bool:
     return response.status_code == 401 and invalid_session_body(response.content)
 
 
+# Salesforce's 401 message when the session's app lacks the ``api`` (or ``full``) scope: it
+# says INVALID_SESSION_ID too, but a new login gets the same scopes, so it is not retried.
+NO_API_SCOPE = "not valid for use with the REST API"
+
+
 def invalid_session_body(content: bytes) -> bool:
-    """True when a 401's body is Salesforce's ``INVALID_SESSION_ID`` error array."""
+    """True when a 401's body is Salesforce's ``INVALID_SESSION_ID`` error array for a session
+    that has ended (expired or revoked) — not one refused for a missing ``api`` scope."""
     try:
         payload = json.loads(content)
     except (ValueError, UnicodeDecodeError):
         return False
     errors = payload if isinstance(payload, list) else [payload]
-    return any(isinstance(e, dict) and e.get("errorCode") == "INVALID_SESSION_ID" for e in errors)
+    return any(
+        isinstance(e, dict)
+        and e.get("errorCode") == "INVALID_SESSION_ID"
+        and NO_API_SCOPE not in str(e.get("message", ""))
+        for e in errors
+    )
 
 
 def _origin(url: str) -> tuple[str, str, int]:
