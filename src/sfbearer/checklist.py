@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sfbearer.keys import CertificateInfo
@@ -133,15 +133,21 @@ def checklist(
         if identity
         else "integration.user@example.com (its sfbearer --username)"
     )
-    if identity and identity.client_id:
+    if identity:
+        # Rewriting a working profile with `init --force` would drop its other settings
+        # (certificate, CA bundle, cache, audit...): point at the one line to change instead.
+        from sfbearer.config import config_path
+
+        where = f"client_id under [profiles.{identity.profile}] in {config_path()}"
         client_id = {
             "Client id": f"{identity.client_id} (profile {identity.profile}; compare it with "
             "the Consumer Key)"
+            if identity.client_id
+            else "<the Consumer Key>"
         }
         give_it = (
-            f"Profile {identity.profile} already has a client id: if the Consumer Key "
-            "differs, rewrite the profile with it: "
-            f"{init_command(replace(identity, client_id=None))} --force."
+            f"Profile {identity.profile} exists: set {where} to the Consumer Key (nothing "
+            f"else changes), then check it: sfbearer profiles show {identity.profile}."
         )
     else:
         client_id = {"Client id": "<the Consumer Key>"}
@@ -149,8 +155,6 @@ def checklist(
             "Give it to sfbearer as the client id (--environment is production, sandbox or "
             f"your My Domain login URL): {init_command(identity)}."
         )
-        if identity:
-            give_it = give_it.removesuffix(".") + " --force."
     doctor = f"sfbearer doctor --profile {shlex.quote(identity.profile) if identity else 'PROFILE'}"
     return [
         Step(
