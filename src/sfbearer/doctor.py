@@ -166,11 +166,16 @@ def _limits_check(limits: Mapping[str, Any]) -> Check:
 
 
 def _http_client(profile: Profile) -> httpx.Client:
-    """doctor's own client, with the profile's timeout, CA bundle and proxy."""
-    import httpx
+    """doctor's own client, built as the token exchange builds its own (timeout, CA bundle,
+    proxy, no redirects).
 
-    return httpx.Client(
-        timeout=profile.timeout, verify=profile.ca_bundle or True, proxy=profile.proxy
+    Raises:
+        ConfigError: the CA bundle cannot be used or the proxy is not a URL.
+    """
+    from sfbearer._exchange import make_http_client
+
+    return make_http_client(
+        proxy=profile.proxy, ca_bundle=profile.ca_bundle, timeout=profile.timeout
     )
 
 
@@ -220,12 +225,22 @@ def run_doctor(
         return
 
     own_http = http is None
-    client_http = http or _http_client(prof)
+    try:
+        client_http = http or _http_client(prof)
+    except SfBearerError as exc:  # a CA bundle or proxy that cannot be used
+        yield Check("connection settings", "fail", str(exc), exc.hint)
+        yield Check("token", "skip", "not attempted: fix the connection settings first")
+        return
     try:
         clock = _clock_check(client_http, env, now)
         yield clock
         if clock.status == "unreachable":
-            yield Check("token", "skip", "not attempted: the login host is unreachable")
+            cause = (
+                "its TLS certificate is not trusted"
+                if "not trusted" in clock.message
+                else ("the login host is unreachable")
+            )
+            yield Check("token", "skip", f"not attempted: {cause}")
             return
         creds = JWTBearerCredentials.from_config(prof, signer=signer, cache="memory")
         with creds:

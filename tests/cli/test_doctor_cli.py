@@ -298,3 +298,44 @@ def test_a_token_endpoint_outage_is_unknown_not_failed(run_cli, setup, sf: Emula
     code, checks = doctor(run_cli)
     assert checks["token"]["status"] == "unreachable", checks["token"]
     assert code == 3
+
+
+def test_an_unusable_ca_bundle_is_a_check_with_its_path_and_fix(
+    run_cli, setup, tmp_path: Path
+) -> None:
+    setup()
+    missing = tmp_path / "nope.pem"
+    assert doctor(run_cli)[0] == 0
+    result = run_cli("doctor", "-p", "doc", "--json", env={"SFBEARER_CA_BUNDLE": str(missing)})
+    report = json.loads(result.stdout)
+    found = {c["check"]: c for c in report["checks"]}
+    assert result.code == 2
+    assert str(missing) in found["connection settings"]["message"]
+    assert "PEM" in found["connection settings"]["hint"]
+    assert found["token"]["status"] == "skip"
+
+
+def test_an_untrusted_tls_certificate_is_named_not_called_unreachable(
+    run_cli, key_files: tuple[Path, Path]
+) -> None:
+    key, cert = key_files
+    with Emulator(tls=True) as tls:
+        app = tls.add_app(name=APP, certificate=cert)
+        tls.add_user(username=USER)
+        tls.authorize(app=APP, user=USER)
+        save_profile(
+            Profile(
+                name="tls",
+                client_id=app.consumer_key,
+                username=USER,
+                environment=tls.url,
+                jwt_key_file=str(key),
+                cert_file=str(cert),
+            )
+        )
+        result = run_cli("doctor", "-p", "tls")
+        assert result.code == 3, result
+        assert "is not trusted" in result.stdout
+        assert "not attempted: its TLS certificate is not trusted" in result.stdout
+        trusted = run_cli("doctor", "-p", "tls", env={"SFBEARER_CA_BUNDLE": str(tls.ca_path)})
+        assert trusted.code == 0, trusted
