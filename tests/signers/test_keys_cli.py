@@ -235,3 +235,29 @@ def test_doctor_asks_for_the_pin_and_passes_with_an_hsm_key(
     assert done.code == 0, done
     assert prompts == ["User PIN for token 'sfbearer-main'"]
     assert "[ok  ] token" in done.stdout
+
+
+def test_bad_input_is_refused_before_a_key_is_made_in_the_token(
+    softhsm: SoftHsm, run_cli, tmp_path: Path
+) -> None:
+    from sfbearer._exceptions import SignerError
+
+    uri = softhsm.uri("never-made", **{"pin-source": "env:HSM_PIN"})
+    env = {"HSM_PIN": USER_PIN}
+    blank = run_cli("keys", "new", "--signer", uri, "--out-dir", tmp_path / "a",
+                    "--common-name", "", env=env)  # fmt: skip
+    assert blank.code == 64, blank
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    nowhere = run_cli("keys", "new", "--signer", uri, "--out-dir", blocked / "sub", env=env)
+    assert nowhere.code == 78, nowhere
+    with pytest.raises(SignerError, match="no private key matches"):
+        resolve_signer(uri, pin=USER_PIN)  # nothing was created in the token
+
+    # An existing key is certified as it is; asking for a bigger one says so.
+    made = run_cli("keys", "new", "--signer", uri, "--out-dir", tmp_path / "b", env=env)
+    assert made.code == 0, made
+    again = run_cli("keys", "new", "--signer", uri, "--out-dir", tmp_path / "c",
+                    "--key-size", "4096", env=env)  # fmt: skip
+    assert again.code == 0, again
+    assert "the existing key has 2048 bits" in again.stderr

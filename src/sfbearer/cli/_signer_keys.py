@@ -8,6 +8,7 @@ opens the existing KMS key) and writes only ``server.crt``, a self-signed certif
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,15 @@ def new_signer_pair(
             EXIT_CONFIG,
             hint="pass --force to replace it, or choose another --out-dir",
         )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise Abort(f"{out_dir} is not a directory", EXIT_CONFIG)
+    # Everything that can be checked before a key is made in the vault is checked first: a
+    # non-extractable key left behind without its certificate helps nobody.
+    if not common_name or len(common_name) > 64:
+        raise Abort("the common name must be 1 to 64 characters", EXIT_USAGE)
+    _check_writable(out_dir)
     signer, created = ensure_signer_key(uri, key_size=key_size, pin=prompt_pin(uri))
+    actual = signer.public_key().key_size
+    if not created and actual < key_size:  # an existing key is certified as it is
+        app.warn(f"the existing key has {actual} bits; --key-size {key_size} applies to new keys")
     cert = build_self_signed_certificate(signer, common_name=common_name, days=days)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -95,6 +102,19 @@ def new_signer_pair(
     print_certificate(app, cert_path, info, note=", signed by that key")
     app.out("no key file was written: the private key stays in the vault")
     app.info(_NEXT_STEP.format(cert=cert_path, uri=uri))
+
+
+def _check_writable(out_dir: Path) -> None:
+    """``out_dir`` is, or can be made as, a writable directory (nothing is created here)."""
+    existing = out_dir.absolute()
+    while not existing.exists():
+        if existing.is_symlink() or existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        if existing == out_dir.absolute():
+            raise Abort(f"{out_dir} is not a writable directory", EXIT_CONFIG)
+        raise Abort(f"cannot create {out_dir}: {existing} is not a writable directory", EXIT_CONFIG)
 
 
 def describe_signer(uri: str) -> dict[str, Any]:
