@@ -67,10 +67,15 @@ def needs_passphrase(profile: Profile) -> bool:
     if profile.jwt_key_env:
         data = os.environ.get(profile.jwt_key_env, "").encode()
     elif profile.jwt_key_file and not profile.uses_signer_uri:
+        from sfbearer.keys import check_key_file_permissions
+
+        path = Path(profile.jwt_key_file).expanduser()
         try:
-            with open(Path(profile.jwt_key_file).expanduser(), "rb") as fh:
+            # An unsafe key is refused without asking for its passphrase first (as OpenSSH).
+            check_key_file_permissions(path)
+            with open(path, "rb") as fh:
                 data = fh.read(_MAX_KEY_BYTES)
-        except OSError:
+        except (OSError, KeyFileError):
             return False  # load_signer reports the real problem
     else:
         return False

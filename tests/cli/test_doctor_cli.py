@@ -339,3 +339,23 @@ def test_an_untrusted_tls_certificate_is_named_not_called_unreachable(
         assert "not attempted: its TLS certificate is not trusted" in result.stdout
         trusted = run_cli("doctor", "-p", "tls", env={"SFBEARER_CA_BUNDLE": str(tls.ca_path)})
         assert trusted.code == 0, trusted
+
+
+def test_an_unsafe_encrypted_key_is_refused_without_asking_its_passphrase(
+    run_cli, setup, key_pair: KeyPair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sfbearer.cli import _passphrase
+
+    key, cert = write_key_pair(key_pair, tmp_path / "loose", passphrase="s3cret-canary")
+    os.chmod(key, 0o644)
+    setup(jwt_key_file=str(key), cert_file=str(cert))
+    asked: list[str] = []
+    monkeypatch.setattr(_passphrase, "_hidden_prompt", lambda text: asked.append(text) or "x")
+    result = run_cli("doctor", "-p", "doc", tty=True)
+    assert asked == []
+    assert result.code == 2
+    assert "0644" in result.stdout
+    token = run_cli("token", "-p", "doc", tty=True)
+    assert asked == []
+    assert token.code == 78
+    assert "0644" in token.stderr
