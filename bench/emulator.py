@@ -94,8 +94,17 @@ def raw_request(
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def server_cpu(pid: int) -> float | None:
+    """The emulator process's CPU seconds so far (user + system), where /proc tells."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(
-    name: str, url: str, clients: int, seconds: float, requests: list[bytes]
+    name: str, url: str, clients: int, seconds: float, requests: list[bytes], pid: int
 ) -> float:
     """Requests per second with ``clients`` concurrent keep-alive connections."""
     conns = [await RawConnection.open(url) for _ in range(clients)]
@@ -113,19 +122,27 @@ async def measure(
             errors += status >= 300
             done += 1
 
+    cpu_before = server_cpu(pid)
     start = time.perf_counter()
     await asyncio.gather(*(worker(n, c) for n, c in enumerate(conns)))
     rate = done / (time.perf_counter() - start)
+    cpu_after = server_cpu(pid)
     for conn in conns:
         conn.close()
-    print(f"{name:>16}: {rate:8.0f} req/s  ({done} requests, {errors} errors)")
+    # The server's CPU per request: less sensitive to other load than the rate is.
+    cpu = (
+        f", server CPU {(cpu_after - cpu_before) / done * 1e6:4.0f} µs/req"
+        if cpu_before is not None and cpu_after is not None and done
+        else ""
+    )
+    print(f"{name:>16}: {rate:8.0f} req/s  ({done} requests, {errors} errors{cpu})")
     if errors:
         raise SystemExit(f"{name}: {errors} failed requests")
     return rate
 
 
 async def main_async(
-    url: str, key: object, clients: int, seconds: float, rounds: int
+    url: str, key: object, clients: int, seconds: float, rounds: int, pid: int
 ) -> dict[str, float]:
     now = int(time.time())
     form = "application/x-www-form-urlencoded"
@@ -175,7 +192,7 @@ async def main_async(
     rates: dict[str, list[float]] = {name: [] for name in plans}
     for _ in range(rounds):
         for name, (label, requests) in plans.items():
-            rates[name].append(await measure(label, url, clients, seconds / rounds, requests))
+            rates[name].append(await measure(label, url, clients, seconds / rounds, requests, pid))
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
@@ -197,7 +214,7 @@ def main() -> None:
             # Other work on the machine changes the ratios (see docs/benchmarks.md): say how busy.
             print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
             r = asyncio.run(
-                main_async(url, pair.private_key, args.clients, args.seconds, args.rounds)
+                main_async(url, pair.private_key, args.clients, args.seconds, args.rounds, proc.pid)
             )
         finally:
             proc.send_signal(signal.SIGINT)

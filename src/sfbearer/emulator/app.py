@@ -47,8 +47,11 @@ class FaultMiddleware:
         self.ctx = ctx
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = _kind(scope.get("path", "")) if scope["type"] == "http" else None
         faults = self.ctx.faults
+        if faults.latency <= 0 and faults.error_rate <= 0 and faults.drop_rate <= 0:
+            await self.app(scope, receive, send)  # nothing to inject: the usual case
+            return
+        kind = _kind(scope.get("path", "")) if scope["type"] == "http" else None
         if kind is None or not faults.applies_to(kind):
             await self.app(scope, receive, send)
             return

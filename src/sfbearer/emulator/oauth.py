@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import hmac
 import json
 import urllib.parse
@@ -12,6 +13,7 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Scope
 
 from sfbearer.emulator.config import format_scopes
 from sfbearer.emulator.context import Context
@@ -20,7 +22,7 @@ from sfbearer.emulator.sessions import Session
 from sfbearer.emulator.validation import OAuthError, validate_assertion
 
 __all__ = [
-    "JsonResponse", "identity", "query_value", "read_limited_body", "revoke", "token", "userinfo",
+    "JsonResponse", "first_header", "identity", "query_value", "read_limited_body", "revoke", "token", "userinfo",
 ]  # fmt: skip
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -75,9 +77,23 @@ def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse
     return JsonResponse({"error": error, "error_description": description}, status, _NO_STORE_RAW)
 
 
+def first_header(scope: Scope, name: bytes) -> str:
+    """The first value of header ``name`` (lower-case) or ``""``: ``request.headers.get(name, "")``
+    without building the headers mapping.
+
+    Example:
+        >>> first_header({"headers": [(b"content-type", b"text/plain")]}, b"content-type")
+        'text/plain'
+    """
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
 async def read_limited_body(request: Request, cap: int) -> bytes | None:
     """The request body (Content-Length or chunked), or None when it is larger than ``cap``."""
-    declared = request.headers.get("content-length", "")
+    declared = first_header(request.scope, b"content-length")
     if declared.isdigit() and int(declared) > _DRAIN_LIMIT:
         return None
     # The ASGI messages read directly, as Request.stream() reads them (without the cost of
@@ -165,7 +181,7 @@ async def token(request: Request) -> Response:
     if body is None:
         ctx.sessions.bump("token:failed")
         return oauth_error("invalid_request", "request entity too large", 413)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = first_header(request.scope, b"content-type").split(";")[0].strip().lower()
     try:
         form = (
             _parse_form(body) if content_type in ("", "application/x-www-form-urlencoded") else {}
@@ -202,12 +218,11 @@ async def token(request: Request) -> Response:
     ctx.sessions.bump("token:ok", f"token:app:{app.name}", f"token:user:{user.username}")
     issued_at = str(int(ctx.clock.now() * 1000))
     identity_url = ctx.identity_url(user.id)
-    mac = hmac.digest(
-        ctx.registry.org_secret.encode(), (identity_url + issued_at).encode(), "sha256"
-    )
+    mac = _org_hmac(ctx.registry.org_secret).copy()
+    mac.update((identity_url + issued_at).encode())
     body_out: dict[str, Any] = {
         "access_token": access_token,
-        "signature": base64.b64encode(mac).decode(),
+        "signature": base64.b64encode(mac.digest()).decode(),
         "scope": _scope_text(app.scopes),
         "instance_url": ctx.base_url,
         "id": identity_url,
@@ -215,6 +230,12 @@ async def token(request: Request) -> Response:
         "issued_at": issued_at,
     }
     return JsonResponse(body_out, 200, _NO_STORE_RAW)
+
+
+@functools.lru_cache(maxsize=8)
+def _org_hmac(secret: str) -> hmac.HMAC:
+    # HMAC-SHA256 keyed with the org's secret, set up once; each signature works on a copy.
+    return hmac.new(secret.encode(), digestmod=hashlib.sha256)
 
 
 @functools.lru_cache(maxsize=64)

@@ -7,6 +7,7 @@ gives that user a permission set assigned to the app.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import string
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 from sfbearer.emulator.config import ADMIN_APPROVED, format_scopes, parse_policy, parse_scopes
@@ -105,6 +107,15 @@ class CertificateKey:
     public_key: CertificatePublicKeyTypes
     not_before: float  # POSIX seconds
     not_after: float
+
+    @functools.cached_property
+    def rs256_key(self) -> rsa.RSAPublicKey | None:
+        """The key when it can check RS256 signatures (RSA, at least 2048 bits), else None.
+
+        Decided once per certificate rather than per signature.
+        """
+        key = self.public_key
+        return key if isinstance(key, rsa.RSAPublicKey) and key.key_size >= 2048 else None
 
 
 def _app(row: Any) -> AppRecord:

@@ -22,12 +22,14 @@ from sfbearer.emulator.db import Database
 
 __all__ = ["JtiCache", "LoginWindow", "Session", "SessionStore"]
 
+# No query finds sessions by user (revoking a user's sessions works in memory), so the old
+# sessions_user index only cost a write per session: it is dropped.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, app_name TEXT NOT NULL,
     scopes TEXT NOT NULL, created REAL NOT NULL, last_used REAL NOT NULL,
     timeout_minutes INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
+DROP INDEX IF EXISTS sessions_user;
 CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
@@ -272,7 +274,9 @@ class LoginWindow:
         self._lock = threading.Lock()
 
     def _trim(self, user_id: str) -> deque[float]:
-        events = self._events.setdefault(user_id, deque())
+        events = self._events.get(user_id)
+        if events is None:
+            events = self._events[user_id] = deque()
         horizon = self._clock.now() - self._window
         while events and events[0] <= horizon:
             events.popleft()

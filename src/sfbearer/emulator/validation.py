@@ -1,9 +1,10 @@
 """Assertion validation, in Salesforce's order, for both validation profiles.
 
 This is the emulator's own referee code: the JWS is split and its JSON parsed here, the
-signature is verified by PyJWT's RS256 algorithm (fixed in code: the only one allowed, never
-taken from the token) against the certificate of the app named by ``iss`` (never a key named
-by the token), and every claim check is written out below. Nothing from sfbearer's client side is used.
+signature is verified as RS256 (RSASSA-PKCS1-v1_5 with SHA-256, by ``cryptography``; fixed in
+code: the only algorithm allowed, never taken from the token) against the certificate of the app
+named by ``iss`` (never a key named by the token), and every claim check is written out below.
+Nothing from sfbearer's client side is used.
 
 Order (SALESFORCE.md §3): JWT parse → ``iss`` known → signature → ``aud`` → ``exp`` (and the
 strict profile's ``iat``/``nbf``/lifetime/``jti``) → app installed / scopes → user exists and
@@ -12,7 +13,6 @@ active → user pre-authorized → IP restrictions → login rate.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 import json
@@ -21,8 +21,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from sfbearer.emulator.clock import Clock
 from sfbearer.emulator.config import ADMIN_APPROVED, EmulatorConfig
@@ -33,11 +34,11 @@ from sfbearer.emulator.sessions import JtiCache, LoginWindow
 __all__ = ["OAuthError", "Verified", "split_jws", "validate_assertion"]
 
 _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
-# RS256 and nothing else: PyJWT's algorithm object is fixed here, never chosen by the token's
-# header (which split_jws has already checked). The JWS framing was parsed and validated above,
-# so PyJWT's own (slow, per-character) segment checks are not repeated.
-_RS256 = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256)
-_MIN_KEY_BITS = 2048
+_TO_STANDARD_B64 = bytes.maketrans(b"-_", b"+/")
+# RS256 and nothing else: padding and hash are fixed here, never chosen by the token's header
+# (which split_jws has already checked); exactly what PyJWT's RS256 algorithm calls.
+_PKCS1V15 = padding.PKCS1v15()
+_SHA256 = hashes.SHA256()
 
 
 class OAuthError(Exception):
@@ -69,8 +70,11 @@ class Verified:
 def _b64decode(segment: str) -> bytes:
     if not _B64URL.match(segment) or len(segment) % 4 == 1:
         raise _invalid_assertion()
+    # base64.urlsafe_b64decode's own steps, without its per-call argument handling: the
+    # segment is known to be URL-safe base64 text (checked above), so ASCII.
+    padded = (segment + "=" * (-len(segment) % 4)).encode("ascii")
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return binascii.a2b_base64(padded.translate(_TO_STANDARD_B64))
     except (binascii.Error, ValueError):
         raise _invalid_assertion() from None
 
@@ -206,16 +210,17 @@ def _check_signature(
     now: float,
     config: EmulatorConfig,
 ) -> None:
-    # The parsed key is cached per certificate; the signature itself is verified every time.
+    # The parsed key (and whether it is an RSA key of 2048 bits or more) is cached per
+    # certificate; the signature itself is verified every time.
     cert = registry.certificate_key(app)
-    if cert is None:
-        raise _invalid_assertion()
-    public_key = cert.public_key
-    if not isinstance(public_key, rsa.RSAPublicKey) or public_key.key_size < _MIN_KEY_BITS:
+    public_key = cert.rs256_key if cert is not None else None
+    if cert is None or public_key is None:
         raise _invalid_assertion()
     signing_input = assertion.rpartition(".")[0].encode("ascii")
-    if not _RS256.verify(signing_input, public_key, signature):
-        raise _invalid_assertion()
+    try:
+        public_key.verify(signature, signing_input, _PKCS1V15, _SHA256)
+    except InvalidSignature:
+        raise _invalid_assertion() from None
     if config.expired_certificate == "reject" and not cert.not_before <= now <= cert.not_after:
         raise _invalid_assertion()
 
