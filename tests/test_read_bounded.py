@@ -43,14 +43,17 @@ def test_other_os_errors_carry_the_reason(tmp_path: Path) -> None:
     assert str(info.value) == f"cannot read thing {tmp_path}: Is a directory"
 
 
-def test_a_fifo_is_not_read_past_the_limit(tmp_path: Path) -> None:
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    # the write end stays open, so a read to EOF would block for ever
+    # No writer: a plain open() for reading would block for ever.
+    with pytest.raises(_Refused, match=r"^thing .*fifo is not a regular file$"):
+        read_bounded(fifo, 100, _Refused, "thing", content="a thing")
+    # With a writer holding data, still refused (and nothing read).
     fd = os.open(fifo, os.O_RDWR)
     try:
         os.write(fd, b"y" * 4096)
-        with pytest.raises(_Refused, match="too large"):
+        with pytest.raises(_Refused, match="not a regular file"):
             read_bounded(fifo, 100, _Refused, "thing", content="a thing")
     finally:
         os.close(fd)

@@ -6,10 +6,11 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write", "exclusive_write", "read_bounded"]
+__all__ = ["atomic_write", "exclusive_write", "read_bounded", "read_head"]
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -97,9 +98,11 @@ def read_bounded(
 ) -> bytes:
     """The bytes of ``path`` when it holds at most ``limit`` of them, else ``error_cls``.
 
-    At most ``limit + 1`` bytes are read, whatever the file's size (a FIFO or a huge file
-    cannot exhaust memory). The messages are ``"{what} not found: {path}"``,
-    ``"cannot read {what} {path}: {reason}"`` and ``"{path} is too large to be {content}"``.
+    At most ``limit + 1`` bytes are read, whatever the file's size (a huge file cannot
+    exhaust memory), and only from a regular file: a FIFO or a device is refused without
+    waiting for a writer (opening a FIFO for reading would block until one appears). The
+    messages are ``"{what} not found: {path}"``, ``"cannot read {what} {path}: {reason}"``,
+    ``"{what} {path} is not a regular file"`` and ``"{path} is too large to be {content}"``.
 
     Example:
         >>> data = read_bounded("server.crt", 65536, CertificateError, "certificate",
@@ -109,12 +112,44 @@ def read_bounded(
         BaseException: whatever ``error_cls`` builds from the message.
     """
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise error_cls(f"{what} not found: {os.fspath(path)}") from None
     except OSError as exc:
         raise error_cls(f"cannot read {what} {os.fspath(path)}: {exc.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(mode):
+            raise error_cls(f"{what} {os.fspath(path)} is not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as fh:
+            fd = -1  # the file object owns it now
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise error_cls(f"cannot read {what} {os.fspath(path)}: {exc.strerror}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
     if len(data) > limit:
         raise error_cls(f"{os.fspath(path)} is too large to be {content}")
     return data
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def read_head(path: str | os.PathLike[str], limit: int = 64 * 1024) -> bytes | None:
+    """Up to ``limit`` bytes of a regular file (to sniff its format), or None when it cannot be
+    read: missing, a directory, a FIFO or device (never waited on), or too large.
+
+    Example:
+        >>> read_head("/nonexistent") is None
+        True
+    """
+    try:
+        return read_bounded(path, limit, _Unreadable, "file", content="sniffed")
+    except _Unreadable:
+        return None

@@ -73,10 +73,11 @@ def needs_passphrase(profile: Profile) -> bool:
         try:
             # An unsafe key is refused without asking for its passphrase first (as OpenSSH).
             check_key_file_permissions(path)
-            with open(path, "rb") as fh:
-                data = fh.read(_MAX_KEY_BYTES)
         except (OSError, KeyFileError):
             return False  # load_signer reports the real problem
+        from sfbearer._files import read_head
+
+        data = read_head(path, _MAX_KEY_BYTES) or b""
     else:
         return False
     from sfbearer.keys import is_encrypted_private_key

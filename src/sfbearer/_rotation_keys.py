@@ -147,12 +147,13 @@ def passphrase_for_new_key(profile: Profile, passphrase: str | None) -> str | No
         head = os.environ.get(profile.jwt_key_env, "").encode()
     elif profile.jwt_key_file:
         key = Path(profile.jwt_key_file).expanduser()
-        try:
-            with open(key, "rb") as fh:
-                head = fh.read(64 * 1024)
-        except OSError:
+        from sfbearer._files import read_head
+
+        found = read_head(key)
+        if found is None:
             # The current key is gone (lost, or the reason for rotating): nothing to follow.
             return passphrase
+        head = found
     else:
         return passphrase
     if not is_encrypted_private_key(head):

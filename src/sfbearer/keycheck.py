@@ -82,11 +82,12 @@ def _check_permissions(key_path: Path) -> Finding:
 def _check_key(
     key_path: Path, passphrase: str | bytes | None
 ) -> tuple[Finding, rsa.RSAPrivateKey | None]:
+    from sfbearer._files import read_bounded
+
     try:
-        with open(key_path, "rb") as fh:
-            head = fh.read(64 * 1024)
-    except OSError as exc:
-        return Finding("key", "error", f"cannot read {key_path}: {exc.strerror}"), None
+        head = read_bounded(key_path, 64 * 1024, KeyFileError, "key file", content="a key")
+    except KeyFileError as exc:
+        return Finding("key", "error", exc.message), None
     encrypted = is_encrypted_private_key(head)
     try:
         key = load_private_key(key_path, passphrase, check_permissions=False)

@@ -108,11 +108,9 @@ def load_key_interactive(
     except KeyFileError:
         if passphrase is not None:
             raise
-        try:
-            with open(path, "rb") as fh:
-                encrypted = is_encrypted_private_key(fh.read(64 * 1024))
-        except OSError:
-            encrypted = False
+        from sfbearer._files import read_head
+
+        encrypted = is_encrypted_private_key(read_head(path) or b"")
         prompted = prompt_passphrase(str(path)) if encrypted else None
         if prompted is None:
             raise

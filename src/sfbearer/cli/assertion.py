@@ -7,6 +7,7 @@ no httpx, no PyJWT, no TOML unless a profile file is read).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -183,8 +184,13 @@ def _read_source(source: str) -> str:
         if source == "-":
             data = sys.stdin.read(_MAX_INPUT_BYTES + 1)
         else:
-            with open(source, "rb") as fh:
-                raw = fh.read(_MAX_INPUT_BYTES + 1)
+            from sfbearer._files import read_bounded
+
+            if not os.path.lexists(source):
+                raise FileNotFoundError(source)
+            raw = read_bounded(
+                source, _MAX_INPUT_BYTES, AssertionConfigError, "file", content="an assertion"
+            )
             data = raw.decode("utf-8")
     except FileNotFoundError:
         raise AssertionConfigError(

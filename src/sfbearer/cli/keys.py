@@ -31,22 +31,17 @@ _NEXT_STEP = (
 
 
 def _read(path: Path, what: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(_MAX_READ + 1)
-    except FileNotFoundError:
-        raise Abort(
-            f"{what} not found: {path}",
-            EXIT_CONFIG,
-            hint="check the path; sfbearer keys new --out-dir DIR makes server.key and server.crt",
-        ) from None
-    except IsADirectoryError:
-        raise Abort(f"{path} is a directory, not a {what}", EXIT_CONFIG) from None
-    except OSError as exc:
-        raise Abort(f"cannot read {what} {path}: {exc.strerror}", EXIT_CONFIG) from None
-    if len(data) > _MAX_READ:
-        raise Abort(f"{path} is too large to be a {what}", EXIT_CONFIG)
-    return data
+    from sfbearer._files import read_bounded
+
+    if path.is_dir():
+        raise Abort(f"{path} is a directory, not a {what}", EXIT_CONFIG)
+
+    def refuse(message: str) -> Abort:
+        missing = "not found" in message
+        hint = "check the path; sfbearer keys new --out-dir DIR makes server.key and server.crt"
+        return Abort(message, EXIT_CONFIG, hint=hint if missing else "")
+
+    return read_bounded(path, _MAX_READ, refuse, what, content=f"a {what}")
 
 
 def _pair_summary(app: App, key_path: Path, cert_path: Path, encrypted: bool) -> None:
@@ -213,11 +208,9 @@ def _check_passphrase(key_file: Path, passphrase_env: str | None) -> str | None:
 
     passphrase = passphrase_from_env(passphrase_env)
     if passphrase is None:
-        try:
-            with open(key_file, "rb") as fh:
-                head = fh.read(_MAX_READ)
-        except OSError:
-            head = b""
+        from sfbearer._files import read_head
+
+        head = read_head(key_file, _MAX_READ)
         if head and is_encrypted_private_key(head):
             passphrase = prompt_passphrase(str(key_file))
     return passphrase
