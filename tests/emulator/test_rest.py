@@ -193,3 +193,23 @@ def test_last_modified_by_is_the_session_user(sf_org: Org, token: str) -> None:
     assert row()["CreatedById"] == first_user
     assert sf_org.api("DELETE", f"{V}/sobjects/Account/{made}", token).status_code == 204
     assert row()["LastModifiedById"] == first_user
+
+
+@pytest.mark.parametrize(
+    "body", ['{"Name": 1e400}', '{"Name": -1e400}', '{"AnnualRevenue": 1e999}']
+)
+def test_a_number_too_large_for_a_double_is_refused(sf_org: Org, token: str, body: str) -> None:
+    response = sf_org.client.post(
+        f"{V}/sobjects/Account",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+    collection = sf_org.client.post(
+        f"{V}/composite/sobjects",
+        content='{"records": [{"attributes": {"type": "Account"}, ' + body[1:] + "]}",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert collection.status_code == 200, collection.text
+    assert collection.json()[0]["success"] is False

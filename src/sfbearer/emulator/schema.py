@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -245,8 +246,8 @@ def coerce_value(fdef: FieldDef, value: object) -> object:
     if value is None:
         return None
     t = fdef.type
-    if isinstance(value, list | dict):
-        raise _json_error(t, value)
+    if isinstance(value, list | dict) or (isinstance(value, float) and not math.isfinite(value)):
+        raise _json_error(t, value)  # 1e400 parses to inf: no JSON number means that
     if t == "boolean":
         if isinstance(value, bool):
             return value
