@@ -340,6 +340,7 @@ def test_update_by_id_with_per_record_errors(sf_org: Org, token: str) -> None:
          "message": f"Account ID: id value of incorrect type: {contact}", "fields": ["Id"]}]}  # fmt: skip
     assert results[3] == {"id": contact, "success": True, "errors": []}
     assert results[4]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
+    assert results[4]["id"] == b  # a failure on a valid record names it
     assert _names(sf_org, token, [a, b]) == [f"{tag} a2", f"{tag} b"]
     title = sf_org.api("GET", f"{V}/sobjects/Contact/{contact}", token, params={"fields": "Title"})
     assert title.json()["Title"] == "Lead Engineer"

@@ -210,8 +210,11 @@ def _finish(
     return out
 
 
-def _failure(exc: ApiErrorResponse) -> dict[str, Any]:
-    return {"success": False, "errors": [error_entry(exc)]}
+def _failure(exc: ApiErrorResponse, record_id: str | None = None) -> dict[str, Any]:
+    """A failed SaveResult; it names the record when its id was valid (as Salesforce does
+    for an update or delete that fails on the record, not on the id itself)."""
+    named = {"id": record_id} if record_id else {}
+    return {**named, "success": False, "errors": [error_entry(exc)]}
 
 
 def create(
@@ -253,6 +256,7 @@ def update(
             assert obj is not None  # _records checked every type
             raw_id = _record_id(record)
             values = {k: v for k, v in record.items() if k.lower() != "id"}
+            full = None
             try:
                 if raw_id is None or raw_id == "":
                     raise ApiErrorResponse(
@@ -267,7 +271,8 @@ def update(
                 ctx.records.update(obj.name, full, values, user_id=session.user_id)
             except ApiErrorResponse as exc:
                 failed = True
-                results.append(_failure(exc))
+                valid = full is not None and exc.error_code not in ("MALFORMED_ID", "NOT_FOUND")
+                results.append(_failure(exc, full if valid else None))
                 continue
             results.append({"id": full, "success": True, "errors": []})
         return _finish(results, failed, all_or_none, point)
