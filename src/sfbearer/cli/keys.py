@@ -67,6 +67,17 @@ def _pair_summary(app: App, key_path: Path, cert_path: Path, encrypted: bool) ->
     app.info(_NEXT_STEP.format(cert=cert_path, key=key_path))
 
 
+# `keys check` and `keys csr` take a key the same way (click makes a new Option per use).
+_key_option = click.option(
+    "-f",
+    "--jwt-key-file",
+    "key_file",
+    required=True,
+    metavar="PATH|URI",
+    help="The private key file, or a pkcs11: / awskms: signer URI.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @global_options
 def keys() -> None:
@@ -217,14 +228,7 @@ def _check_passphrase(key_file: Path, passphrase_env: str | None) -> str | None:
 
 
 @keys.command("check")
-@click.option(
-    "-f",
-    "--jwt-key-file",
-    "key_file",
-    required=True,
-    metavar="PATH|URI",
-    help="The private key file, or a pkcs11: / awskms: signer URI.",
-)
+@_key_option
 @click.option(
     "--cert",
     "cert_file",
@@ -290,14 +294,7 @@ def check(
 
 
 @keys.command("csr")
-@click.option(
-    "-f",
-    "--jwt-key-file",
-    "key_file",
-    required=True,
-    metavar="PATH|URI",
-    help="The private key file, or a pkcs11: / awskms: signer URI.",
-)
+@_key_option
 @click.option("--common-name", required=True, help="Subject CN of the request.")
 @click.option("--organization", default=None, help="Subject O of the request (key files only).")
 @click.option(
