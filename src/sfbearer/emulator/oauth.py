@@ -85,9 +85,10 @@ def first_header(scope: Scope, name: bytes) -> str:
         >>> first_header({"headers": [(b"content-type", b"text/plain")]}, b"content-type")
         'text/plain'
     """
-    for key, value in scope["headers"]:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for key, value in headers:
         if key == name:
-            return str(value.decode("latin-1"))
+            return value.decode("latin-1")
     return ""
 
 
