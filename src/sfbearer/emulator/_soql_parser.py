@@ -71,6 +71,7 @@ class Query:
     limit: int | None = None
     offset: int | None = None
     text: str = field(default="", repr=False)
+    subqueries: tuple[Query, ...] = ()  # parent-to-child: ``(SELECT Id FROM Contacts)``
 
 
 class _Parser:
@@ -128,21 +129,33 @@ class _Parser:
             raise self.fail(tok)
         return int(tok.text)
 
-    def query(self) -> Query:
+    def query(self, *, inner: bool = False) -> Query:
+        """The outer query, or (``inner``) a subquery up to its closing parenthesis."""
         self.expect("SELECT")
         fields: list[FieldRef] = []
         count: FieldRef | bool | None = False
         alias = "expr0"
+        subqueries: list[Query] = []
         if self.tok.upper == "COUNT" and self.tokens[self.i + 1].text == "(":
+            if inner:  # Salesforce allows no aggregate in a parent-to-child subquery
+                raise self.fail()
             self.i += 2
             count = True if self.tok.text == ")" else self.field_ref()
             self.expect(")")
             if count is not True and self.tok.kind == "ident":
                 alias = self.ident().text
         else:
-            fields.append(self.field_ref())
-            while self.accept(","):
-                fields.append(self.field_ref())
+            while True:
+                if self.tok.text == "(" and self.tokens[self.i + 1].upper == "SELECT":
+                    if inner:  # one level of subquery only
+                        raise self.fail(self.tokens[self.i + 1])
+                    self.take()
+                    subqueries.append(self.query(inner=True))
+                    self.expect(")")
+                else:
+                    fields.append(self.field_ref())
+                if not self.accept(","):
+                    break
         self.expect("FROM")
         obj = self.ident()
         where = self.condition() if self.accept("WHERE") else None
@@ -164,10 +177,10 @@ class _Parser:
                     break
         limit = self.integer() if self.accept("LIMIT") else None
         offset = self.integer() if self.accept("OFFSET") else None
-        if self.tok.kind != "eof":
+        if self.tok.kind != ("punct" if inner else "eof") or (inner and self.tok.text != ")"):
             raise self.fail()
         return Query(obj.text, obj.pos, tuple(fields), count, alias, where, tuple(order),
-                     limit, offset, self.text)  # fmt: skip
+                     limit, offset, self.text, tuple(subqueries))  # fmt: skip
 
     def condition(self) -> Cond:
         """One level of AND or OR: Salesforce refuses to mix them without parentheses."""

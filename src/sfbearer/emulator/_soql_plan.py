@@ -35,6 +35,7 @@ from ._soql_eval import (
 )
 from ._soql_lexer import SoqlError, error_at
 from ._soql_parser import FieldRef, Query, parse
+from ._soql_subquery import Child, attach_children, child_query
 from .schema import SObjectDef
 
 __all__ = ["Plan", "PlanCache", "compile_where", "execute", "prepare", "run"]
@@ -53,6 +54,7 @@ class Plan:
     paths: tuple[_Path, ...]
     count_path: _Path | None
     order: tuple[tuple[_Path, bool, bool], ...]
+    children: tuple[Child, ...] = ()  # parent-to-child subqueries, in the order written
 
 
 def prepare(query: Query, *, lookup: Lookup, now: datetime) -> tuple[Plan, Predicate | None]:
@@ -91,7 +93,14 @@ def prepare(query: Query, *, lookup: Lookup, now: datetime) -> tuple[Plan, Predi
         raise SoqlError(
             "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
         )
-    return Plan(q, obj, tuple(paths), count_path, tuple(order)), predicate
+    children: list[Child] = []
+    for sub in q.subqueries:
+        name, link, child_q = child_query(q, obj, sub)
+        if any(c.name == name for c in children):
+            raise error_at(q.text, sub.sobject_pos, "INVALID_FIELD",
+                         f"duplicate field selected: {name}")  # fmt: skip
+        children.append(Child(name, link, prepare(child_q, lookup=lookup, now=now)[0]))
+    return Plan(q, obj, tuple(paths), count_path, tuple(order), tuple(children)), predicate
 
 
 def compile_where(plan: Plan, *, lookup: Lookup, now: datetime) -> Predicate | None:
@@ -111,8 +120,12 @@ def run(
     *,
     lookup: Lookup,
     api_version: str = "68.0",
+    now: datetime | None = None,
 ) -> tuple[int, list[dict[str, object]]]:
-    """Filter, sort and project the rows of a prepared plan (see :func:`execute`)."""
+    """Filter, sort and project the rows of a prepared plan (see :func:`execute`).
+
+    ``now`` is needed only by a subquery with a WHERE clause (its date literals).
+    """
     q, obj, order, count_path = plan.query, plan.obj, plan.order, plan.count_path
     start = q.offset or 0
     end = None if q.limit is None else start + q.limit
@@ -131,7 +144,18 @@ def run(
     matched = matched[start:end]
     if q.count is True:
         return len(matched), []
-    return len(matched), [_project(r, obj, plan.paths, lookup, api_version) for r in matched]
+    records = [_project(r, obj, plan.paths, lookup, api_version) for r in matched]
+    if plan.children:
+        children = []
+        for child in plan.children:
+            if child.plan.query.where is not None and now is None:
+                raise ValueError("a subquery with a WHERE clause needs the clock's reading")
+            where = compile_where(child.plan, lookup=lookup, now=now) if now is not None else None
+            children.append((child, where))
+        attach_children(
+            records, matched, children, rows_for, lookup=lookup, api_version=api_version
+        )
+    return len(matched), records
 
 
 def execute(
@@ -157,7 +181,7 @@ def execute(
     """
     q = query if isinstance(query, Query) else parse(query)
     plan, predicate = prepare(q, lookup=lookup, now=now)
-    return run(plan, predicate, rows_for, lookup=lookup, api_version=api_version)
+    return run(plan, predicate, rows_for, lookup=lookup, api_version=api_version, now=now)
 
 
 class PlanCache:

@@ -18,7 +18,7 @@ from typing import Any
 from sfbearer.emulator._batch import MAX_RECORDS, error_entry, request_error, savepoint, too_many
 from sfbearer.emulator._objects import OBJECTS
 from sfbearer.emulator.context import Context
-from sfbearer.emulator.schema import ApiErrorResponse, get_sobject
+from sfbearer.emulator.schema import ApiErrorResponse, child_relationships, get_sobject
 from sfbearer.emulator.sessions import Session
 
 __all__ = ["TREE_SINCE", "create_tree"]
@@ -31,29 +31,13 @@ MAX_DEPTH = 5
 MAX_TYPES = 5
 
 
-def _child_relationships() -> dict[str, dict[str, tuple[str, str]]]:
-    """Parent type -> lower-case relationship name -> (child type, the child's lookup field).
-
-    Standard relationship names are the child's plural label: ``Account.Contacts``,
-    ``Account.Opportunities``, ``Account.Cases``, ``Contact.Cases``.
-    """
-    out: dict[str, dict[str, tuple[str, str]]] = {}
-    for child in OBJECTS:
-        if not child.createable:
-            continue
-        for fdef in child.fields:
-            if fdef.type != "reference" or not fdef.createable or not fdef.reference_to:
-                continue
-            parent = get_sobject(fdef.reference_to[0])
-            if parent is not None and parent.createable:
-                out.setdefault(parent.name, {})[child.label_plural.lower()] = (
-                    child.name,
-                    fdef.name,
-                )
-    return out
-
-
-_CHILDREN = _child_relationships()
+# Parent type -> lower-case child relationship name -> (child type, the child's lookup field).
+_CHILDREN = {
+    obj.name: {
+        key: (child, lookup) for key, (_, child, lookup) in child_relationships(obj.name).items()
+    }
+    for obj in OBJECTS
+}
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 
 from sfbearer.emulator._objects import NUMBER_TYPES, STRING_TYPES, FieldDef, SObjectDef
 from sfbearer.emulator._soql_parser import FieldRef, parse
-from sfbearer.emulator.schema import get_sobject
+from sfbearer.emulator.schema import child_relationships, get_sobject
 
 __all__ = ["column_metadata"]
 
@@ -104,6 +104,17 @@ def column_metadata(soql: str) -> dict[str, Any]:
         )
     for ref in query.fields:
         _add_path(columns, obj, _strip_self(obj, ref))
+    for sub in query.subqueries:
+        # As Salesforce describes a parent-to-child subquery: one aggregate column named after
+        # the relationship, the child's columns in its joinColumns.
+        name, child_type, _ = child_relationships(obj.name).get(sub.sobject.lower(), ("", "", ""))
+        child = get_sobject(child_type)
+        if child is None:  # the query was already checked; a safe fallback
+            continue
+        joined: list[dict[str, Any]] = []
+        for ref in sub.fields:
+            _add_path(joined, child, _strip_self(child, ref))
+        columns.append(_column(name, aggregate=True, joinColumns=joined))
     return {
         "columnMetadata": columns,
         "entityName": obj.name,

@@ -389,7 +389,9 @@ class RecordStore:
             else:  # the clock is read only for a WHERE clause (its date literals)
                 where = plan.query.where is not None
                 predicate = compile_where(plan, lookup=lookup, now=self._clock()) if where else None
-            total, records = run(plan, predicate, rows_for, lookup=lookup, api_version=api_version)
+            now = self._clock() if plan.children else None  # subqueries' date literals
+            total, records = run(plan, predicate, rows_for, lookup=lookup, api_version=api_version,
+                                 now=now)  # fmt: skip
             if len(records) <= batch_size:
                 return {"totalSize": total, "done": True, "records": records}
             return self._cursors.open(records, batch_size, api_version)

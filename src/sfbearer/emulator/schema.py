@@ -29,6 +29,7 @@ __all__ = [
     "ApiErrorResponse",
     "FieldDef",
     "SObjectDef",
+    "child_relationships",
     "coerce_value",
     "describe",
     "describe_global",
@@ -176,6 +177,37 @@ SObjectDef.__module__ = __name__
 def get_sobject(name: str) -> SObjectDef | None:
     """The sObject type called ``name`` in any letter case, or None."""
     return SOBJECTS.get(name.lower())
+
+
+def _child_relationships() -> dict[str, dict[str, tuple[str, str, str]]]:
+    out: dict[str, dict[str, tuple[str, str, str]]] = {}
+    for child in OBJECTS:
+        if not child.createable:
+            continue
+        for fdef in child.fields:
+            if fdef.type != "reference" or not fdef.createable or not fdef.reference_to:
+                continue
+            parent = get_sobject(fdef.reference_to[0])
+            if parent is not None and parent.createable:
+                rel = child.label_plural
+                out.setdefault(parent.name, {})[rel.lower()] = (rel, child.name, fdef.name)
+    return out
+
+
+_CHILD_RELATIONSHIPS = _child_relationships()
+
+
+def child_relationships(parent: str) -> dict[str, tuple[str, str, str]]:
+    """A type's child relationships: lower-case name -> (name, child type, child's lookup field).
+
+    Standard relationship names are the child's plural label: ``Account.Contacts``,
+    ``Account.Opportunities``, ``Account.Cases``, ``Contact.Cases``.
+
+    Example:
+        >>> child_relationships("Account")["contacts"]
+        ('Contacts', 'Contact', 'AccountId')
+    """
+    return _CHILD_RELATIONSHIPS.get(parent, {})
 
 
 def describe(name: str, *, api_version: str = "68.0") -> dict[str, object] | None:

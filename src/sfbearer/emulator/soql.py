@@ -6,7 +6,8 @@ and message style; the parser's nesting is bounded, so no input can exhaust the 
 This module is the public face; the work is done in four layers:
 :mod:`._soql_lexer` (tokens, escapes, error positions), :mod:`._soql_parser` (the query tree),
 :mod:`._soql_eval` (binding to the schema, predicates, sorting, projecting) and
-:mod:`._soql_plan` (bound plans, their cache, running them).
+:mod:`._soql_plan` (bound plans, their cache, running them); parent-to-child subqueries
+(``(SELECT Id FROM Contacts)``) are bound and filled in by :mod:`._soql_subquery`.
 
 Example:
     >>> q = parse("SELECT Id, Name FROM Account WHERE Name LIKE 'Acme%' ORDER BY Name LIMIT 5")
