@@ -112,6 +112,15 @@ def test_several_subqueries_and_parent_paths(seeded: tuple[Org, str, dict[str, s
     assert acme["Cases"]["records"][0]["Subject"] == "Broken"
 
 
+def test_keys_follow_select_order(seeded: tuple[Org, str, dict[str, str]]) -> None:
+    soql = (
+        "SELECT (SELECT Subject FROM Cases), Name, Owner.Name, (SELECT Id FROM Contacts), Id "
+        "FROM Account WHERE Name = 'Acme'"
+    )
+    acme = _query(seeded, soql)["records"][0]
+    assert list(acme) == ["attributes", "Cases", "Name", "Owner", "Contacts", "Id"]
+
+
 def test_contact_cases(seeded: tuple[Org, str, dict[str, str]]) -> None:
     soql = "SELECT LastName, (SELECT Subject FROM Cases) FROM Contact WHERE LastName != null"
     contacts = {r["LastName"]: r for r in _query(seeded, soql)["records"]}

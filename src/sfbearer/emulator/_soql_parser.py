@@ -72,6 +72,7 @@ class Query:
     offset: int | None = None
     text: str = field(default="", repr=False)
     subqueries: tuple[Query, ...] = ()  # parent-to-child: ``(SELECT Id FROM Contacts)``
+    subquery_at: tuple[int, ...] = ()  # how many fields precede each subquery in SELECT
 
 
 class _Parser:
@@ -136,6 +137,7 @@ class _Parser:
         count: FieldRef | bool | None = False
         alias = "expr0"
         subqueries: list[Query] = []
+        subquery_at: list[int] = []
         if self.tok.upper == "COUNT" and self.tokens[self.i + 1].text == "(":
             if inner:  # Salesforce allows no aggregate in a parent-to-child subquery
                 raise self.fail()
@@ -151,6 +153,7 @@ class _Parser:
                         raise self.fail(self.tokens[self.i + 1])
                     self.take()
                     subqueries.append(self.query(inner=True))
+                    subquery_at.append(len(fields))
                     self.expect(")")
                 else:
                     fields.append(self.field_ref())
@@ -180,7 +183,7 @@ class _Parser:
         if self.tok.kind != ("punct" if inner else "eof") or (inner and self.tok.text != ")"):
             raise self.fail()
         return Query(obj.text, obj.pos, tuple(fields), count, alias, where, tuple(order),
-                     limit, offset, self.text, tuple(subqueries))  # fmt: skip
+                     limit, offset, self.text, tuple(subqueries), tuple(subquery_at))  # fmt: skip
 
     def condition(self) -> Cond:
         """One level of AND or OR: Salesforce refuses to mix them without parentheses."""

@@ -35,7 +35,7 @@ from ._soql_eval import (
 )
 from ._soql_lexer import SoqlError, error_at
 from ._soql_parser import FieldRef, Query, parse
-from ._soql_subquery import Child, attach_children, child_query
+from ._soql_subquery import Child, attach_children, child_query, in_select_order
 from .schema import SObjectDef
 
 __all__ = ["Plan", "PlanCache", "compile_where", "execute", "prepare", "run"]
@@ -94,12 +94,12 @@ def prepare(query: Query, *, lookup: Lookup, now: datetime) -> tuple[Plan, Predi
             "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
         )
     children: list[Child] = []
-    for sub in q.subqueries:
+    for sub, at in zip(q.subqueries, q.subquery_at, strict=True):
         name, link, child_q = child_query(q, obj, sub)
         if any(c.name == name for c in children):
             raise error_at(q.text, sub.sobject_pos, "INVALID_FIELD",
                          f"duplicate field selected: {name}")  # fmt: skip
-        children.append(Child(name, link, prepare(child_q, lookup=lookup, now=now)[0]))
+        children.append(Child(name, link, prepare(child_q, lookup=lookup, now=now)[0], at))
     return Plan(q, obj, tuple(paths), count_path, tuple(order), tuple(children)), predicate
 
 
@@ -155,6 +155,7 @@ def run(
         attach_children(
             records, matched, children, rows_for, lookup=lookup, api_version=api_version
         )
+        records = in_select_order(records, plan.paths, plan.children)
     return len(matched), records
 
 

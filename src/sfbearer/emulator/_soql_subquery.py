@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ._soql_eval import Lookup, Predicate, Row, _project, _sort
+from ._soql_eval import Lookup, Predicate, Row, _Path, _project, _sort
 from ._soql_lexer import error_at
 from ._soql_parser import Query
 from .schema import SObjectDef, child_relationships, normalize_id
@@ -22,7 +22,7 @@ from .schema import SObjectDef, child_relationships, normalize_id
 if TYPE_CHECKING:
     from ._soql_plan import Plan
 
-__all__ = ["Child", "attach_children", "child_query"]
+__all__ = ["Child", "attach_children", "child_query", "in_select_order"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Child:
     name: str
     link: str
     plan: Plan
+    at: int  # how many of the outer fields precede it in SELECT
 
 
 def child_query(outer: Query, obj: SObjectDef, sub: Query) -> tuple[str, str, Query]:
@@ -91,3 +92,27 @@ def attach_children(
                 if rows
                 else None
             )
+
+
+def in_select_order(
+    records: list[dict[str, object]], paths: tuple[_Path, ...], children: tuple[Child, ...]
+) -> list[dict[str, object]]:
+    """The records with each subquery's key where it was written among the fields.
+
+    Salesforce lays a record's keys out in SELECT order; a subquery's block is added after
+    the fields were projected, so it moves back among them here.
+    """
+    if all(child.at >= len(paths) for child in children):
+        return records  # every subquery comes last: already in order
+    keys: list[str] = []
+    for i, path in enumerate(paths):
+        keys.extend(child.name for child in children if child.at == i)
+        first = path.refs[0] if path.refs else None
+        key = (first.relationship_name or first.name) if first is not None else path.target.name
+        if key not in keys:
+            keys.append(key)
+    keys.extend(child.name for child in children if child.at >= len(paths))
+    return [
+        {"attributes": record["attributes"], **{k: record[k] for k in keys if k in record}}
+        for record in records
+    ]
