@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
+from org_setup import integration
 from sfbearer.config import Profile, save_profile
 from sfbearer.emulator import Emulator
 from sfbearer.keys import KeyPair, write_key_pair
@@ -320,19 +321,7 @@ def test_an_untrusted_tls_certificate_is_named_not_called_unreachable(
 ) -> None:
     key, cert = key_files
     with Emulator(tls=True) as tls:
-        app = tls.add_app(name=APP, certificate=cert)
-        tls.add_user(username=USER)
-        tls.authorize(app=APP, user=USER)
-        save_profile(
-            Profile(
-                name="tls",
-                client_id=app.consumer_key,
-                username=USER,
-                environment=tls.url,
-                jwt_key_file=str(key),
-                cert_file=str(cert),
-            )
-        )
+        integration(tls, app=APP, username=USER, cert=cert, key=key, profile="tls")
         result = run_cli("doctor", "-p", "tls")
         assert result.code == 3, result
         assert "is not trusted" in result.stdout

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from org_setup import integration
 from sfbearer import ApiError, TokenRequestError
 from sfbearer.emulator import Emulator
 
@@ -35,10 +36,8 @@ def test_cli_query_during_an_api_outage_exits_3(
     run_cli, key_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     with Emulator() as sf:
-        app = sf.add_app(name="outage", certificate=key_files[1])
-        sf.add_user(username=USER)
-        sf.authorize(app="outage", user=USER)
-        args = ("-i", app.consumer_key, "-o", USER, "-f", key_files[0], "-r", sf.url)
+        client_id = integration(sf, app="outage", username=USER, cert=key_files[1])
+        args = ("-i", client_id, "-o", USER, "-f", key_files[0], "-r", sf.url)
         assert run_cli("query", *args, "SELECT Id FROM Account").code == 0
         sf.faults.update(error_rate=1.0, error_status=503, scope="api")
         down = run_cli("query", *args, "SELECT Id FROM Account")

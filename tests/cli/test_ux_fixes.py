@@ -241,22 +241,9 @@ def test_certs_status_advice_for_profiles_and_loose_files(
 
 # -- 7. cosmetics ---------------------------------------------------------------------------------
 def _doctor_profile(sf: Emulator, key: Path, cert: Path) -> None:
-    from sfbearer.config import Profile, save_profile
+    from org_setup import integration
 
-    app = sf.add_app(name="doc", certificate=cert)
-    sf.add_user(username=USER)
-    sf.authorize(app="doc", user=USER)
-    save_profile(
-        Profile(
-            name="doc",
-            client_id=app.consumer_key,
-            username=USER,
-            environment=sf.url,
-            jwt_key_file=str(key),
-            cert_file=str(cert),
-        ),
-        force=True,
-    )
+    integration(sf, app="doc", username=USER, cert=cert, key=key, profile="doc")
 
 
 def test_doctor_prints_a_refused_probe_as_it_counts_it(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from org_setup import integration
 from sfbearer import ApiError, JWTBearerCredentials, SalesforceClient
 from sfbearer.emulator import Emulator
 from sfbearer.integrations.requests import SalesforceRequestsAuth
@@ -17,11 +18,11 @@ USER = "noapi@acme.example"
 
 def test_one_login_then_a_clear_error_not_a_relogin_loop(key_files: tuple[Path, Path]) -> None:
     with Emulator() as sf:
-        app = sf.add_app(name="noapi", certificate=key_files[1], scopes="refresh_token")
-        sf.add_user(username=USER)
-        sf.authorize(app="noapi", user=USER)
+        client_id = integration(
+            sf, app="noapi", username=USER, cert=key_files[1], scopes="refresh_token"
+        )
         creds = JWTBearerCredentials(
-            client_id=app.consumer_key,
+            client_id=client_id,
             username=USER,
             private_key=load_private_key(key_files[0]),
             environment=sf.url,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from org_setup import integration
 from sfbearer import JWTBearerCredentials, TransportError
 from sfbearer.emulator import Emulator
 from sfbearer.keys import load_private_key
@@ -17,10 +18,7 @@ USER = "tls@acme.example"
 @pytest.fixture
 def tls_org(key_files: tuple[Path, Path]) -> Iterator[tuple[Emulator, str]]:
     with Emulator(tls=True) as sf:
-        app = sf.add_app(name="tls", certificate=key_files[1])
-        sf.add_user(username=USER)
-        sf.authorize(app="tls", user=USER)
-        yield sf, app.consumer_key
+        yield sf, integration(sf, app="tls", username=USER, cert=key_files[1])
 
 
 def test_the_token_exchange_names_the_untrusted_certificate_and_does_not_retry(

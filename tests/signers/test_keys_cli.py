@@ -211,25 +211,14 @@ def test_keys_new_with_a_kms_key(kms: Kms, run_cli, tmp_path: Path) -> None:
 def test_doctor_asks_for_the_pin_and_passes_with_an_hsm_key(
     softhsm: SoftHsm, run_cli, tmp_path: Path, prompts: list[str]
 ) -> None:
-    from sfbearer.config import Profile, save_profile
+    from org_setup import integration
     from sfbearer.emulator import Emulator
 
     uri = softhsm.uri("cli-doctor")
     assert run_cli("keys", "new", "--signer", uri, "--out-dir", tmp_path, tty=True).code == 0
     with Emulator() as sf:
-        app = sf.add_app(name="hsm", certificate=tmp_path / "server.crt")
-        sf.add_user(username="hsm@acme.com")
-        sf.authorize(app="hsm", user="hsm@acme.com")
-        save_profile(
-            Profile(
-                name="hsm",
-                client_id=app.consumer_key,
-                username="hsm@acme.com",
-                environment=sf.url,
-                jwt_key_file=uri,
-                cert_file=str(tmp_path / "server.crt"),
-            )
-        )
+        cert = tmp_path / "server.crt"
+        integration(sf, app="hsm", username="hsm@acme.com", cert=cert, key=uri, profile="hsm")
         prompts.clear()
         done = run_cli("doctor", "-p", "hsm", tty=True)
     assert done.code == 0, done
