@@ -8,7 +8,9 @@ cutover, the clock, and the library code it replaces.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import re
 import sqlite3
 import threading
 import urllib.parse
@@ -23,7 +25,7 @@ from hypothesis import strategies as st
 from starlette.datastructures import QueryParams
 from starlette.responses import JSONResponse
 
-from sfbearer.emulator import oauth, records
+from sfbearer.emulator import oauth, records, validation
 from sfbearer.emulator.clock import Clock
 from sfbearer.emulator.db import Database
 from sfbearer.emulator.records import RecordStore, SoqlError
@@ -262,6 +264,46 @@ def test_json_response_is_byte_for_byte_starlettes(content: object, status: int)
     assert oauth.JsonResponse(content, status).raw_headers == plain.raw_headers
 
 
+_TOKEN_CHARS = st.text(st.sampled_from("0123456789ABCDEFabcdef!."), min_size=1, max_size=120)
+_B64_STD = st.binary(min_size=32, max_size=32).map(lambda b: base64.b64encode(b).decode())
+_URL_TEXT = st.text(min_size=1, max_size=40)  # any text: these fields are escaped
+
+
+@given(
+    _TOKEN_CHARS,
+    _B64_STD,
+    st.integers(0, 10**13).map(str),
+    st.frozensets(st.sampled_from(["api", "refresh_token", "web", "full", "sfap_api"])),
+    _URL_TEXT,
+    _URL_TEXT,
+)
+def test_token_response_is_byte_for_byte_starlettes(
+    access_token: str,
+    signature: str,
+    issued_at: str,
+    scopes: frozenset[str],
+    instance_url: str,
+    identity_url: str,
+) -> None:
+    ours = oauth.JsonResponse.encoded(
+        oauth.token_body(access_token, signature, issued_at, scopes, instance_url, identity_url),
+        200,
+        oauth._NO_STORE_RAW,
+    )
+    content = {
+        "access_token": access_token,
+        "signature": signature,
+        "scope": oauth._scope_text(scopes),
+        "instance_url": instance_url,
+        "id": identity_url,
+        "token_type": "Bearer",
+        "issued_at": issued_at,
+    }
+    theirs = JSONResponse(content, headers=oauth._NO_STORE)
+    assert (ours.status_code, ours.body, ours.raw_headers) == (
+        theirs.status_code, theirs.body, theirs.raw_headers)  # fmt: skip
+
+
 def test_json_response_refuses_what_starlette_refuses() -> None:
     for bad in (float("nan"), {"x": float("inf")}):
         with pytest.raises(ValueError, match="not JSON compliant"):
@@ -306,7 +348,7 @@ def test_sessions_past_the_prune_threshold_still_answer(fresh_org: Org) -> None:
     assert sessions.lookup(late[0]) is sessions.lookup(late[0])  # one immutable view per session
 
 
-def test_sessions_written_in_key_order_read_back_whole(tmp_path: Path) -> None:
+def test_sessions_written_in_row_order_read_back_whole(tmp_path: Path) -> None:
     db = Database(tmp_path / "state.db")
     clock = Clock()
     store = SessionStore(db, clock, ORG_ID)
@@ -331,11 +373,135 @@ def test_sessions_written_in_key_order_read_back_whole(tmp_path: Path) -> None:
     db.close()
 
 
+def test_sessions_touched_out_of_order_are_written_back_whole(tmp_path: Path) -> None:
+    db = Database(tmp_path / "state.db")
+    clock = Clock()
+    store = SessionStore(db, clock, ORG_ID)
+    tokens = [store.create(f"005{n:015d}", "app", frozenset({"api"}), 30) for n in range(5)]
+    store.flush()
+    clock.advance(minutes=20)
+    assert store.lookup(tokens[3]) is not None  # extends the 4th, not the others
+    store.flush()
+    clock.advance(minutes=15)  # 35 minutes after the start, 15 after the 4th was used
+    again = SessionStore(db, clock, ORG_ID)
+    assert [again.lookup(t, touch=False) is not None for t in tokens] == [
+        False, False, False, True, False]  # fmt: skip
+    newer = again.create("005000000000000009", "app", frozenset({"api"}), 30)
+    again.flush()
+    seqs = [r[0] for r in db.query("SELECT seq FROM session_rows ORDER BY seq")]
+    assert seqs == [1, 2, 3, 4, 5, 6]  # the new session after the old ones, nothing overwritten
+    assert SessionStore(db, clock, ORG_ID).lookup(newer, touch=False) is not None
+    db.close()
+
+
+def test_a_state_file_of_the_earlier_session_layout_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    db = Database(path)
+    clock = Clock()
+    now = clock.now()
+    db.conn.executescript(
+        """
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, app_name TEXT NOT NULL,
+            scopes TEXT NOT NULL, created REAL NOT NULL, last_used REAL NOT NULL,
+            timeout_minutes INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX sessions_user ON sessions (user_id);
+        """
+    )
+    live, revoked = f"{ORG_ID}!AQlive", f"{ORG_ID}!AQrevoked"
+    for token, gone in ((live, 0), (revoked, 1)):
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        db.execute(
+            "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (digest, "005000000000000001", "app", "api web", now, now, 60, gone),
+        )
+    store = SessionStore(db, clock, ORG_ID)
+    session = store.lookup(live, touch=False)
+    assert session is not None
+    assert session.scopes == frozenset({"api", "web"})
+    assert store.lookup(revoked, touch=False) is None
+    tables = {r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "sessions" not in tables
+    assert "session_rows" in tables
+    newer = store.create("005000000000000002", "app", frozenset({"api"}), 60)
+    store.flush()
+    db.close()
+    db = Database(path)
+    reopened = SessionStore(db, clock, ORG_ID)
+    assert reopened.lookup(live, touch=False) is not None
+    assert reopened.lookup(newer, touch=False) is not None
+    db.close()
+
+
 # --- JWS headers ------------------------------------------------------------------------------
 
 
 def _segment(value: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+def _reference_b64decode(segment: str) -> bytes | None:
+    """What the segment decoder must answer: base64url without padding, or nothing."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", segment) or len(segment) % 4 == 1:
+        return None
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except ValueError:
+        return None
+
+
+def _decoded(segment: str) -> bytes | None:
+    try:
+        return validation._b64decode(segment)
+    except OAuthError:
+        return None
+
+
+_B64_ALPHABET = st.sampled_from("AZaz09-_+/=. \n\t\x00é\u2028")
+_ENCODED = st.binary(max_size=24).map(lambda b: base64.urlsafe_b64encode(b).decode().rstrip("="))
+_B64_TEXT = st.text(_B64_ALPHABET, max_size=24) | _ENCODED
+
+
+@given(_B64_TEXT)
+def test_segments_decode_exactly_as_the_url_safe_alphabet_allows(segment: str) -> None:
+    assert _decoded(segment) == _reference_b64decode(segment)
+
+
+def test_segment_decoding_edge_cases() -> None:
+    for segment in ["", "YQ", "YWI", "YWJj", "-_-_", "YQ==", "YQ=", "Y+Q", "Y/Q", "Y Q", "Y\nQ",
+                    "Yé", "Y.Q", "Y", "YWJjZ", "\u0661\u0662"]:  # fmt: skip
+        assert _decoded(segment) == _reference_b64decode(segment), segment
+
+
+def _reference_json_object(segment: str) -> object:
+    try:
+        value = validation._DECODER.decode(base64.urlsafe_b64decode(segment + "==").decode())
+    except ValueError:  # binascii.Error, UnicodeDecodeError and JSONDecodeError among them
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _json_object_or_none(segment: str) -> object:
+    try:
+        return validation._json_object(segment)
+    except OAuthError:
+        return None
+
+
+_JSON_TEXTS = st.one_of(
+    JSON_VALUES.map(json.dumps),
+    st.text(st.sampled_from('{}[]":,0123456789.eE+-truefalsn \t\n\r\\u\x0c\x00'), max_size=30),
+    st.tuples(JSON_VALUES.map(json.dumps), st.sampled_from(["", " ", "\n", " x", "}", "\x0c"])).map(
+        "".join
+    ),
+    st.sampled_from(['{"a":1,"a":2}', '{"a":NaN}', '{"a":Infinity}', " {} ", "\ufeff{}"]),
+)
+
+
+@given(st.one_of(_JSON_TEXTS.map(str.encode), st.binary(max_size=24)))
+def test_json_segments_decode_exactly_as_json_decoder_does(raw: bytes) -> None:
+    segment = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    assert _json_object_or_none(segment) == _reference_json_object(segment)
 
 
 def test_a_decoded_header_is_still_checked_for_each_assertion() -> None:

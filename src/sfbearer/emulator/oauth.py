@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import functools
 import hashlib
 import hmac
@@ -57,9 +57,23 @@ class JsonResponse(JSONResponse):
         status_code: int = 200,
         raw_headers: Iterable[tuple[bytes, bytes]] = (),
     ) -> None:
+        self._finish(_ENCODER.encode(content).encode("utf-8"), status_code, raw_headers)
+
+    @classmethod
+    def encoded(
+        cls, body: bytes, status_code: int = 200, raw_headers: Iterable[tuple[bytes, bytes]] = ()
+    ) -> JsonResponse:
+        """The response for a body already rendered as ``JSONResponse`` would render it."""
+        response = cls.__new__(cls)
+        response._finish(body, status_code, raw_headers)
+        return response
+
+    def _finish(
+        self, body: bytes, status_code: int, raw_headers: Iterable[tuple[bytes, bytes]]
+    ) -> None:
         self.status_code = status_code
         self.background = None
-        self.body = body = _ENCODER.encode(content).encode("utf-8")
+        self.body = body
         headers = list(raw_headers)
         if status_code >= 200 and status_code not in (204, 304):
             headers.append((b"content-length", str(len(body)).encode("latin-1")))
@@ -221,16 +235,44 @@ async def token(request: Request) -> Response:
     identity_url = ctx.identity_url(user.id)
     mac = _org_hmac(ctx.registry.org_secret).copy()
     mac.update((identity_url + issued_at).encode())
-    body_out: dict[str, Any] = {
-        "access_token": access_token,
-        "signature": base64.b64encode(mac.digest()).decode(),
-        "scope": _scope_text(app.scopes),
-        "instance_url": ctx.base_url,
-        "id": identity_url,
-        "token_type": "Bearer",
-        "issued_at": issued_at,
-    }
-    return JsonResponse(body_out, 200, _NO_STORE_RAW)
+    signature = binascii.b2a_base64(mac.digest(), newline=False).decode("ascii")
+    return JsonResponse.encoded(
+        token_body(access_token, signature, issued_at, app.scopes, ctx.base_url, identity_url),
+        200,
+        _NO_STORE_RAW,
+    )
+
+
+def token_body(
+    access_token: str,
+    signature: str,
+    issued_at: str,
+    scopes: frozenset[str],
+    instance_url: str,
+    identity_url: str,
+) -> bytes:
+    """The token response's JSON, byte for byte what ``JSONResponse`` renders for it.
+
+    The fields fixed for a user and app are rendered once; the access token (``[0-9A-Za-z!.]``),
+    the base64 signature and the digits of ``issued_at`` never need escaping, so they are
+    placed as they are.
+
+    Example:
+        >>> token_body("00D!AQx", "c2ln", "1", frozenset({"api"}), "https://e", "https://e/id/1")
+        b'{"access_token":"00D!AQx","signature":"c2ln","scope":"api","instance_url":"https://e","id":"https://e/id/1","token_type":"Bearer","issued_at":"1"}'
+    """
+    fields = _fixed_token_fields(scopes, instance_url, identity_url)
+    return (
+        f'{{"access_token":"{access_token}","signature":"{signature}",{fields},'
+        f'"issued_at":"{issued_at}"}}'
+    ).encode()
+
+
+@functools.lru_cache(maxsize=1024)
+def _fixed_token_fields(scopes: frozenset[str], instance_url: str, identity_url: str) -> str:
+    fixed = {"scope": _scope_text(scopes), "instance_url": instance_url, "id": identity_url,
+             "token_type": "Bearer"}  # fmt: skip
+    return _ENCODER.encode(fixed)[1:-1]  # the members, without the braces
 
 
 @functools.lru_cache(maxsize=8)

@@ -7,10 +7,10 @@ counters persist with the org.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import functools
 import hashlib
-import secrets
+import os
 import threading
 import time
 from collections import deque
@@ -22,16 +22,30 @@ from sfbearer.emulator.db import Database
 
 __all__ = ["JtiCache", "LoginWindow", "Session", "SessionStore"]
 
-# No query finds sessions by user (revoking a user's sessions works in memory), so the old
-# sessions_user index only cost a write per session: it is dropped.
+# Rows are keyed by a sequence number, not by the token's hash: new sessions land at the end of
+# the table instead of on a random index page each, so the write-behind appends rather than
+# rewrites pages all over the file. Sessions are found in memory (read once at start), so no
+# index on the hash is needed. ``sessions`` is the layout of earlier versions (migrated on open).
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, app_name TEXT NOT NULL,
-    scopes TEXT NOT NULL, created REAL NOT NULL, last_used REAL NOT NULL,
-    timeout_minutes INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
-DROP INDEX IF EXISTS sessions_user;
+CREATE TABLE IF NOT EXISTS session_rows (
+    seq INTEGER PRIMARY KEY, token_hash TEXT NOT NULL, user_id TEXT NOT NULL,
+    app_name TEXT NOT NULL, scopes TEXT NOT NULL, created REAL NOT NULL,
+    last_used REAL NOT NULL, timeout_minutes INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+_MIGRATE = """
+BEGIN;
+INSERT INTO session_rows (token_hash, user_id, app_name, scopes, created, last_used,
+                          timeout_minutes, revoked)
+    SELECT token_hash, user_id, app_name, scopes, created, last_used, timeout_minutes, revoked
+    FROM sessions WHERE revoked = 0 ORDER BY created, token_hash;
+DROP TABLE sessions;
+COMMIT;
+"""
+
+
+_OPAQUE = bytes.maketrans(b"+", b".")
 
 
 @functools.lru_cache(maxsize=64)
@@ -55,6 +69,7 @@ class Session:
 
 @dataclass
 class _Row:
+    seq: int  # the row's key on disk
     user_id: str
     app_name: str
     scopes: frozenset[str]
@@ -94,11 +109,21 @@ class SessionStore:
         self._prune_above = 10_000  # sessions kept before dead ones are dropped
         with db.lock:
             db.conn.executescript(_SCHEMA)
+            old = db.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'"
+            ).fetchone()
+            if old is not None:
+                db.conn.executescript(_MIGRATE)
             counters = db.conn.execute("SELECT key, value FROM counters").fetchall()
-            sessions = db.conn.execute("SELECT * FROM sessions WHERE revoked = 0").fetchall()
+            sessions = db.conn.execute(
+                "SELECT * FROM session_rows WHERE revoked = 0 ORDER BY seq"
+            ).fetchall()
+            last = db.conn.execute("SELECT MAX(seq) FROM session_rows").fetchone()[0]
+        self._next_seq = (last or 0) + 1
         self._counters: dict[str, int] = {r["key"]: int(r["value"]) for r in counters}
         self._sessions: dict[str, _Row] = {
             r["token_hash"]: _Row(
+                r["seq"],
                 r["user_id"],
                 r["app_name"],
                 frozenset(r["scopes"].split()),
@@ -111,12 +136,16 @@ class SessionStore:
 
     def create(self, user_id: str, app_name: str, scopes: frozenset[str], timeout: int) -> str:
         """A new session; returns its access token (``{orgId}!{opaque}``)."""
-        opaque = base64.urlsafe_b64encode(secrets.token_bytes(72)).decode().rstrip("=")
-        token = f"{self._org_id}!AQ{opaque.replace('-', '.').replace('_', '')}"
+        # 72 random bytes as base64 (96 characters, no padding), "+" shown as "." and "/"
+        # dropped: Salesforce's token alphabet, in one pass.
+        opaque = binascii.b2a_base64(os.urandom(72), newline=False).translate(_OPAQUE, b"/")
+        token = f"{self._org_id}!AQ{opaque.decode('ascii')}"
         now = self._clock.now()
-        key = _hash(token)
+        key = hashlib.sha256(token.encode("ascii")).hexdigest()
         with self._lock:
-            self._sessions[key] = _Row(user_id, app_name, scopes, now, now, timeout)
+            seq = self._next_seq
+            self._next_seq = seq + 1
+            self._sessions[key] = _Row(seq, user_id, app_name, scopes, now, now, timeout)
             self._dirty_sessions.add(key)
             self._live[(user_id, app_name)] = token
         self._maybe_flush()
@@ -192,8 +221,10 @@ class SessionStore:
     def flush(self) -> None:
         """Write changed sessions and counters to the database; forget dead sessions."""
         with self._lock:
-            # In key order: neighbouring keys share index pages, so fewer pages are written.
-            sessions = [(k, self._sessions[k]) for k in sorted(self._dirty_sessions)]
+            # In row order: neighbouring rows share pages, so fewer pages are written.
+            sessions = sorted(
+                ((k, self._sessions[k]) for k in self._dirty_sessions), key=lambda kr: kr[1].seq
+            )
             counters = [(k, self._counters[k]) for k in self._dirty]
             self._dirty_sessions.clear()
             self._dirty.clear()
@@ -210,9 +241,10 @@ class SessionStore:
             conn.execute("BEGIN")
             try:
                 conn.executemany(
-                    "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO session_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
+                            r.seq,
                             k,
                             r.user_id,
                             r.app_name,

@@ -16,10 +16,11 @@ from __future__ import annotations
 import binascii
 import functools
 import json
+import json.scanner
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -33,7 +34,6 @@ from sfbearer.emulator.sessions import JtiCache, LoginWindow
 
 __all__ = ["OAuthError", "Verified", "split_jws", "validate_assertion"]
 
-_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 _TO_STANDARD_B64 = bytes.maketrans(b"-_", b"+/")
 # RS256 and nothing else: padding and hash are fixed here, never chosen by the token's header
 # (which split_jws has already checked); exactly what PyJWT's RS256 algorithm calls.
@@ -68,14 +68,19 @@ class Verified:
 
 
 def _b64decode(segment: str) -> bytes:
-    if not _B64URL.match(segment) or len(segment) % 4 == 1:
+    """A base64url segment without padding, decoded; anything else is an invalid assertion.
+
+    ``binascii``'s strict mode refuses every character outside the alphabet (after ``-_`` are
+    mapped to ``+/``), so only the standard alphabet's own ``+``, ``/`` and ``=`` (and
+    non-ASCII text) are looked for here: exactly ``^[A-Za-z0-9_-]*$`` and
+    ``base64.urlsafe_b64decode``, without a regular expression stepping through every character.
+    """
+    if len(segment) % 4 == 1 or "+" in segment or "/" in segment or "=" in segment:
         raise _invalid_assertion()
-    # base64.urlsafe_b64decode's own steps, without its per-call argument handling: the
-    # segment is known to be URL-safe base64 text (checked above), so ASCII.
-    padded = (segment + "=" * (-len(segment) % 4)).encode("ascii")
     try:
-        return binascii.a2b_base64(padded.translate(_TO_STANDARD_B64))
-    except (binascii.Error, ValueError):
+        padded = (segment + "=" * (-len(segment) % 4)).encode("ascii")
+        return binascii.a2b_base64(padded.translate(_TO_STANDARD_B64), strict_mode=True)
+    except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
         raise _invalid_assertion() from None
 
 
@@ -91,14 +96,21 @@ def _reject_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+# The decoder's own scanner (what JSONDecoder.decode runs), called directly.
+_SCAN = json.scanner.make_scanner(cast(Any, _DECODER))
 
 
 def _json_object(segment: str) -> dict[str, Any]:
+    # JSONDecoder.decode's steps (JSON whitespace around one value, nothing after it), without
+    # its two regular-expression matches per call.
     raw = _b64decode(segment)
     try:
-        value = _DECODER.decode(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        text = raw.decode("utf-8").strip(" \t\n\r")
+        value, end = _SCAN(text, 0)
+    except (StopIteration, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise _invalid_assertion() from None
+    if end != len(text):
+        raise _invalid_assertion()
     if not isinstance(value, dict):
         raise _invalid_assertion()
     return value
