@@ -40,10 +40,10 @@ class Database:
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
-        # Sessions are keyed by random hashes, so each write-behind batch touches index pages
-        # all over the file: a page cache that holds them (64 MiB at most, used as the file
-        # grows) and checkpoints every ~40 MB of WAL rather than every 4 MB keep the rewrites
-        # (and the checkpoint's fsyncs) down. Durability is unchanged (synchronous=NORMAL).
+        # Records and their indexes are written all over the file: a page cache that holds
+        # them (64 MiB at most, used as the file grows) and checkpoints every ~40 MB of WAL
+        # rather than every 4 MB keep the rewrites (and the checkpoint's fsyncs) down.
+        # Durability is unchanged (synchronous=NORMAL).
         self.conn.execute("PRAGMA cache_size=-65536")
         self.conn.execute("PRAGMA wal_autocheckpoint=10000")
         self.conn.execute("PRAGMA foreign_keys=ON")
