@@ -163,9 +163,12 @@ def _parse_form(body: bytes) -> dict[str, str]:
         if not pair:
             continue
         name, _, value = pair.partition("=")
-        name = _unquote(name.replace("+", " "))
+        name = name.replace("+", " ")
+        if "%" in name:
+            name = _unquote(name)
         if name not in form:
-            form[name] = _unquote(value.replace("+", " "))
+            value = value.replace("+", " ")
+            form[name] = _unquote(value) if "%" in value else value
     return form
 
 
@@ -226,12 +229,13 @@ async def token(request: Request) -> Response:
         return oauth_error(exc.error, exc.description, exc.status)
 
     app, user = verified.app, verified.user
+    now = ctx.clock.now()
     access_token = ctx.sessions.live_token(user.id, app.name) if ctx.config.reuse_sessions else None
     if access_token is None:
-        access_token = ctx.sessions.create(user.id, app.name, app.scopes, app.session_timeout)
-    ctx.logins.record(user.id)
+        access_token = ctx.sessions.create(user.id, app.name, app.scopes, app.session_timeout, now)
+    ctx.logins.record(user.id, now)
     ctx.sessions.bump("token:ok", f"token:app:{app.name}", f"token:user:{user.username}")
-    issued_at = str(int(ctx.clock.now() * 1000))
+    issued_at = str(int(now * 1000))
     identity_url = ctx.identity_url(user.id)
     mac = _org_hmac(ctx.registry.org_secret).copy()
     mac.update((identity_url + issued_at).encode())

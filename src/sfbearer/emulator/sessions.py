@@ -134,13 +134,22 @@ class SessionStore:
             for r in sessions
         }
 
-    def create(self, user_id: str, app_name: str, scopes: frozenset[str], timeout: int) -> str:
-        """A new session; returns its access token (``{orgId}!{opaque}``)."""
+    def create(
+        self,
+        user_id: str,
+        app_name: str,
+        scopes: frozenset[str],
+        timeout: int,
+        now: float | None = None,
+    ) -> str:
+        """A new session (begun at ``now``, the clock's time by default); returns its access
+        token (``{orgId}!{opaque}``)."""
         # 72 random bytes as base64 (96 characters, no padding), "+" shown as "." and "/"
         # dropped: Salesforce's token alphabet, in one pass.
         opaque = binascii.b2a_base64(os.urandom(72), newline=False).translate(_OPAQUE, b"/")
         token = f"{self._org_id}!AQ{opaque.decode('ascii')}"
-        now = self._clock.now()
+        if now is None:
+            now = self._clock.now()
         key = hashlib.sha256(token.encode("ascii")).hexdigest()
         with self._lock:
             seq = self._next_seq
@@ -305,26 +314,31 @@ class LoginWindow:
         self._events: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _trim(self, user_id: str) -> deque[float]:
+    def _trim(self, user_id: str, now: float) -> deque[float]:
         events = self._events.get(user_id)
         if events is None:
             events = self._events[user_id] = deque()
-        horizon = self._clock.now() - self._window
+        horizon = now - self._window
         while events and events[0] <= horizon:
             events.popleft()
         return events
 
-    def exceeded(self, user_id: str, limit: int) -> bool:
+    def exceeded(self, user_id: str, limit: int, now: float | None = None) -> bool:
+        """Whether the user has had ``limit`` logins in the window ending ``now`` (the clock's
+        time by default)."""
+        now = self._clock.now() if now is None else now
         with self._lock:
-            return len(self._trim(user_id)) >= limit
+            return len(self._trim(user_id, now)) >= limit
 
-    def record(self, user_id: str) -> None:
+    def record(self, user_id: str, now: float | None = None) -> None:
+        """Count a login at ``now`` (the clock's time by default)."""
+        now = self._clock.now() if now is None else now
         with self._lock:
-            self._trim(user_id).append(self._clock.now())
+            self._trim(user_id, now).append(now)
 
     def count(self, user_id: str) -> int:
         with self._lock:
-            return len(self._trim(user_id))
+            return len(self._trim(user_id, self._clock.now()))
 
 
 class JtiCache:

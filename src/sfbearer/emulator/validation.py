@@ -301,6 +301,6 @@ def validate_assertion(
         raise _grant("user hasn't approved this consumer")
     if faults.ip_restricted:
         raise _grant("IP restricted or invalid login hours")
-    if faults.login_rate_exhausted or logins.exceeded(user.id, config.login_rate_limit):
+    if faults.login_rate_exhausted or logins.exceeded(user.id, config.login_rate_limit, now):
         raise _grant("login rate exceeded")
     return Verified(app, user)
