@@ -94,6 +94,7 @@ def test_describe_and_list(sf_org: Org, token: str) -> None:
     describe = sf_org.api("GET", f"{V}/sobjects/Contact/describe/", token).json()
     assert describe["keyPrefix"] == "003"
     assert any(f["name"] == "LastName" for f in describe["fields"])
+    assert [r["relationshipName"] for r in describe["childRelationships"]] == ["Cases"]
     info = sf_org.api("GET", f"{V}/sobjects/Account", token).json()
     assert info["objectDescribe"]["name"] == "Account"
     assert sf_org.api("GET", f"{V}/sobjects/Nope/describe", token).status_code == 404

@@ -88,6 +88,39 @@ def test_standard_objects_and_prefixes() -> None:
         assert org.field(name).name == name
 
 
+def test_describe_lists_the_child_relationships_subqueries_use() -> None:
+    account = schema.describe("Account")
+    assert account is not None
+    children = account["childRelationships"]
+    assert isinstance(children, list)
+    assert [(c["childSObject"], c["field"], c["relationshipName"]) for c in children] == [
+        ("Case", "AccountId", "Cases"),
+        ("Contact", "AccountId", "Contacts"),
+        ("Opportunity", "AccountId", "Opportunities"),
+    ]
+    assert set(children[0]) == {
+        "cascadeDelete", "childSObject", "deprecatedAndHidden", "field", "junctionIdListNames",
+        "junctionReferenceTo", "relationshipName", "restrictedDelete"}  # fmt: skip
+    assert children[0]["cascadeDelete"] is False  # the emulator does not cascade deletes
+    contact = schema.describe("Contact")
+    assert contact is not None
+    assert [c["relationshipName"] for c in contact["childRelationships"]] == ["Cases"]  # type: ignore[union-attr]
+    for name in ("Organization", "User", "Case"):
+        described = schema.describe(name)
+        assert described is not None
+        assert described["childRelationships"] == []
+    for parent in ("Account", "Contact"):  # every listed name is one a subquery accepts
+        described = schema.describe(parent)
+        assert described is not None
+        for rel in described["childRelationships"]:  # type: ignore[attr-defined]
+            name, child, field = schema.child_relationships(parent)[rel["relationshipName"].lower()]
+            assert (name, child, field) == (
+                rel["relationshipName"],
+                rel["childSObject"],
+                rel["field"],
+            )
+
+
 def test_describe_shape() -> None:
     result = schema.describe("account", api_version="60.0")
     assert result is not None

@@ -217,9 +217,33 @@ def describe(name: str, *, api_version: str = "68.0") -> dict[str, object] | Non
         return None
     result = _global_entry(obj, api_version)
     result["fields"] = [f.describe() for f in obj.fields]
-    result["childRelationships"] = []
+    result["childRelationships"] = _describe_children(obj.name)
     result["recordTypeInfos"] = []
     return result
+
+
+def _describe_children(parent: str) -> list[dict[str, object]]:
+    """The type's child relationships as describe lists them (by child type, then field).
+
+    Deleting a parent neither deletes nor protects its children here, so both
+    ``cascadeDelete`` and ``restrictedDelete`` say false (Salesforce deletes an account's
+    contacts and opportunities with it).
+    """
+    children = sorted(child_relationships(parent).values(), key=lambda rel: (rel[1], rel[2]))
+    return [_child_entry(name, child, field) for name, child, field in children]
+
+
+def _child_entry(name: str, child: str, field: str) -> dict[str, object]:
+    return {
+        "cascadeDelete": False,
+        "childSObject": child,
+        "deprecatedAndHidden": False,
+        "field": field,
+        "junctionIdListNames": [],
+        "junctionReferenceTo": [],
+        "relationshipName": name,
+        "restrictedDelete": False,
+    }
 
 
 def describe_global(*, api_version: str = "68.0") -> dict[str, object]:
