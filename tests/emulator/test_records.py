@@ -339,3 +339,19 @@ def test_random_ids_and_locators_only_raise_api_errors(store: RecordStore) -> No
             assert status in (200, 400, 404)
 
     check()
+
+
+def test_invalidate_drops_rows_kept_from_before_a_change_behind_the_stores_back(
+    store: RecordStore, conn: sqlite3.Connection
+) -> None:
+    store.create("Account", {"Name": "Kept"})
+    assert [r["Name"] for r in store.query("SELECT Name FROM Account")["records"]] == ["Kept"]  # type: ignore[attr-defined,index]
+    conn.execute("SAVEPOINT s")
+    store.create("Account", {"Name": "Undone"})
+    assert store.query("SELECT COUNT() FROM Account")["totalSize"] == 2
+    conn.execute("ROLLBACK TO s")
+    conn.execute("RELEASE s")
+    # The store still holds the rows it read after its own last write...
+    assert store.query("SELECT COUNT() FROM Account")["totalSize"] == 2
+    store.invalidate()  # ...until told the table changed
+    assert [r["Name"] for r in store.query("SELECT Name FROM Account")["records"]] == ["Kept"]  # type: ignore[attr-defined,index]

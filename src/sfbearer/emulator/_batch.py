@@ -62,8 +62,8 @@ class Savepoint:
     def rollback(self) -> None:
         self._ctx.db.conn.execute(f"ROLLBACK TO {self._name}")
         self.rolled_back = True
-        # The store caches rows between its own writes; what was undone must not stay there.
-        self._ctx.records._changed()
+        # The store keeps rows between its own writes; what was undone must not stay there.
+        self._ctx.records.invalidate()
 
 
 @contextmanager

@@ -143,7 +143,9 @@ class RecordStore:
             lists = self._cache[sobject] = ([r for r, _ in rows], [r for r, d in rows if not d])
         return lists[0] if include_deleted else lists[1]
 
-    def _changed(self) -> None:
+    def invalidate(self) -> None:
+        """Forget the rows kept between writes: for changes made to the table behind the
+        store's back (a rolled-back savepoint)."""
         self._generation += 1
 
     def _insert(self, obj: SObjectDef, values: dict[str, object], user_id: str) -> str:
@@ -163,7 +165,7 @@ class RecordStore:
                 )
             except sqlite3.IntegrityError:
                 continue
-            self._changed()
+            self.invalidate()
             return record_id
         raise ApiErrorResponse(500, "UNKNOWN_EXCEPTION", "could not allocate a record id")
 
@@ -185,7 +187,7 @@ class RecordStore:
             "data = excluded.data, is_deleted = 0, last_modified_date = excluded.last_modified_date",
             (record_id, obj.name, json.dumps(row), now, now),
         )
-        self._changed()
+        self.invalidate()
 
     def _resolve(self, sobject: str, record_id: str) -> tuple[SObjectDef, str, dict[str, object]]:
         obj = get_sobject(sobject)
@@ -337,7 +339,7 @@ class RecordStore:
                 "UPDATE sobject_records SET data = ?, last_modified_date = ? WHERE id = ?",
                 (json.dumps(row), now, full),
             )
-            self._changed()
+            self.invalidate()
 
     def delete(self, sobject: str, record_id: str, *, user_id: str = AUTOMATED_USER_ID) -> None:
         """Soft-delete a record: gone from ``query``, still seen by ``queryAll``."""
@@ -352,7 +354,7 @@ class RecordStore:
                 "WHERE id = ?",
                 (json.dumps(row), now, full),
             )
-            self._changed()
+            self.invalidate()
 
     # --- queries -----------------------------------------------------------------------------
 
