@@ -320,3 +320,33 @@ def test_certs_calendar_with_nothing_to_check_suggests_calendar(
     (hint,) = [ln for ln in result.stderr.splitlines() if ln.startswith("hint:")]
     assert "sfbearer certs calendar --out" in hint
     assert "certs status" not in hint
+
+
+# -- Subqueries in every format ---------------------------------------------------------------
+def test_a_subquery_prints_its_records_in_every_format(
+    run_cli: RunCli, org: tuple[Emulator, tuple[str, ...]]
+) -> None:
+    sf, args = org
+    acme = sf.records.create("Account", {"Name": "Acme"})
+    sf.records.create("Account", {"Name": "Empty Co"})
+    for name in ("Lee", "Kim"):
+        sf.records.create("Contact", {"LastName": name, "AccountId": acme})
+    soql = ("SELECT Name, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account "
+            "ORDER BY Name")  # fmt: skip
+    as_json = run_cli("query", *args, soql, "--json")
+    assert as_json.code == 0, as_json
+    assert json.loads(as_json.stdout) == [
+        {"Name": "Acme", "Contacts": [{"LastName": "Kim"}, {"LastName": "Lee"}]},
+        {"Name": "Empty Co", "Contacts": None},
+    ]
+    as_csv = run_cli("query", *args, soql, "--format", "csv")
+    assert as_csv.code == 0, as_csv
+    assert list(csv.DictReader(io.StringIO(as_csv.stdout))) == [
+        {"Name": "Acme", "Contacts": '[{"LastName":"Kim"},{"LastName":"Lee"}]'},
+        {"Name": "Empty Co", "Contacts": ""},
+    ]
+    table = run_cli("query", *args, soql)
+    assert table.code == 0, table
+    assert '[{"LastName":"Kim"},{"LastName":"Lee"}]' in table.stdout
+    assert "totalSize" not in table.stdout
+    assert "attributes" not in table.stdout

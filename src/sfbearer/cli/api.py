@@ -95,19 +95,32 @@ def request(app: App, method: str, path: str, data: str | None, **flags: Any) ->
     return EXIT_OK
 
 
-def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"Owner": {"Name": "x"}}`` → ``{"Owner.Name": "x"}``, without ``attributes``."""
+def _flatten(record: dict[str, Any], prefix: str = "", *, nested: bool = False) -> dict[str, Any]:
+    """``{"Owner": {"Name": "x"}}`` → ``{"Owner.Name": "x"}``, without ``attributes``.
+
+    A subquery's result (``{"totalSize", "done", "records"}``) becomes the list of its
+    records, each flattened the same way: a list itself when ``nested`` (JSON output), its
+    compact JSON text otherwise (a table cell, a CSV field), as any other list is.
+
+    Example:
+        >>> _flatten({"attributes": {}, "Name": "Acme", "Owner": {"Name": "Kim"},
+        ...           "Contacts": {"totalSize": 1, "done": True,
+        ...                        "records": [{"attributes": {}, "LastName": "Lee"}]}})
+        {'Name': 'Acme', 'Owner.Name': 'Kim', 'Contacts': '[{"LastName":"Lee"}]'}
+    """
     flat: dict[str, Any] = {}
     for key, value in record.items():
         if key == "attributes":
             continue
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and "records" not in value:
-            flat.update(_flatten(value, f"{name}."))
-        elif isinstance(value, dict | list):
-            flat[name] = json.dumps(value, ensure_ascii=False)
-        else:
-            flat[name] = value
+        if isinstance(value, dict) and isinstance(value.get("records"), list):
+            value = [_flatten(r, nested=nested) for r in value["records"] if isinstance(r, dict)]
+        elif isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}.", nested=nested))
+            continue
+        if isinstance(value, dict | list) and not nested:
+            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        flat[name] = value
     return flat
 
 
@@ -159,7 +172,8 @@ def query(app: App, soql: str, fmt: str | None, include_deleted: bool, **flags: 
     with credentials_from_flags(app, **flags) as creds, SalesforceClient(creds) as sf:
         pages = sf.query_pages(soql, include_deleted=include_deleted)
         stats = {"total": 0, "seen": 0}
-        records = (_flatten(r) for r in _records(app, pages, stats))
+        nested = fmt == "json"
+        records = (_flatten(r, nested=nested) for r in _records(app, pages, stats))
         if _COUNT_QUERY.match(soql):
             _print_count(app, fmt, records, stats)
         elif fmt == "json":
