@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from starlette.datastructures import QueryParams
 from starlette.responses import JSONResponse
 
-from sfbearer.emulator import oauth, records, validation
+from sfbearer.emulator import oauth, records, sessions, validation
 from sfbearer.emulator.clock import Clock
 from sfbearer.emulator.db import Database
 from sfbearer.emulator.records import RecordStore, SoqlError
@@ -431,6 +431,56 @@ def test_a_state_file_of_the_earlier_session_layout_is_migrated(tmp_path: Path) 
     assert reopened.lookup(live, touch=False) is not None
     assert reopened.lookup(newer, touch=False) is not None
     db.close()
+
+
+def test_two_processes_sharing_a_state_file_keep_each_others_sessions(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    clock = Clock()
+    first_db, second_db = Database(path), Database(path)  # as two emulators would open it
+    first = SessionStore(first_db, clock, ORG_ID)
+    second = SessionStore(second_db, clock, ORG_ID)
+    made = {}
+    for n in range(3):  # interleaved: each takes row numbers after the other's
+        for name, store in (("first", first), ("second", second)):
+            made[store.create(f"005{n:015d}", name, frozenset({"api"}), 30)] = name
+            store.flush()
+    touched = next(iter(made))
+    assert first.lookup(touched) is not None  # an update of a row written earlier
+    first.flush()
+    seqs = [r[0] for r in first_db.query("SELECT seq FROM session_rows ORDER BY seq")]
+    assert seqs == list(range(1, 7))
+    reopened = SessionStore(first_db, clock, ORG_ID)
+    for token, name in made.items():
+        session = reopened.lookup(token, touch=False)
+        assert session is not None
+        assert session.app_name == name
+    first_db.close()
+    second_db.close()
+
+
+def test_a_layout_migrated_by_another_process_meanwhile_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    first_db = Database(path)
+    first_db.conn.executescript(
+        "CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, "
+        "app_name TEXT NOT NULL, scopes TEXT NOT NULL, created REAL NOT NULL, "
+        "last_used REAL NOT NULL, timeout_minutes INTEGER NOT NULL, revoked INTEGER NOT NULL);"
+    )
+    token = f"{ORG_ID}!AQold"
+    now = Clock().now()
+    first_db.execute(
+        "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (hashlib.sha256(token.encode()).hexdigest(), "005000000000000001", "app", "api", now,
+         now, 60, 0),
+    )  # fmt: skip
+    second_db = Database(path)
+    SessionStore(first_db, Clock(), ORG_ID)  # migrates
+    sessions._migrate(second_db)  # what the other process does after its own check: nothing
+    again = SessionStore(second_db, Clock(), ORG_ID)
+    assert again.lookup(token, touch=False) is not None
+    assert second_db.query("SELECT COUNT(*) FROM session_rows")[0][0] == 1
+    first_db.close()
+    second_db.close()
 
 
 # --- JWS headers ------------------------------------------------------------------------------

@@ -35,14 +35,12 @@ CREATE TABLE IF NOT EXISTS session_rows (
 CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 _MIGRATE = """
-BEGIN;
 INSERT INTO session_rows (token_hash, user_id, app_name, scopes, created, last_used,
                           timeout_minutes, revoked)
     SELECT token_hash, user_id, app_name, scopes, created, last_used, timeout_minutes, revoked
-    FROM sessions WHERE revoked = 0 ORDER BY created, token_hash;
-DROP TABLE sessions;
-COMMIT;
+    FROM sessions WHERE revoked = 0 ORDER BY created, token_hash
 """
+_OLD_LAYOUT = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'"
 
 
 _OPAQUE = bytes.maketrans(b"+", b".")
@@ -51,6 +49,24 @@ _OPAQUE = bytes.maketrans(b"+", b".")
 @functools.lru_cache(maxsize=64)
 def _scope_text(scopes: frozenset[str]) -> str:
     return " ".join(sorted(scopes))  # the few apps' scope sets, joined once each
+
+
+def _migrate(db: Database) -> None:
+    """Move an earlier version's ``sessions`` table into ``session_rows`` (live rows only).
+
+    Under the file's write lock, checked again there: another process opening the same file
+    may have migrated it meanwhile.
+    """
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute(_OLD_LAYOUT).fetchone() is not None:
+            conn.execute(_MIGRATE)
+            conn.execute("DROP TABLE sessions")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _hash(token: str) -> str:
@@ -69,7 +85,7 @@ class Session:
 
 @dataclass
 class _Row:
-    seq: int  # the row's key on disk
+    seq: int  # the row's key on disk; 0 until first written
     user_id: str
     app_name: str
     scopes: frozenset[str]
@@ -109,17 +125,12 @@ class SessionStore:
         self._prune_above = 10_000  # sessions kept before dead ones are dropped
         with db.lock:
             db.conn.executescript(_SCHEMA)
-            old = db.conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'"
-            ).fetchone()
-            if old is not None:
-                db.conn.executescript(_MIGRATE)
+            if db.conn.execute(_OLD_LAYOUT).fetchone() is not None:
+                _migrate(db)
             counters = db.conn.execute("SELECT key, value FROM counters").fetchall()
             sessions = db.conn.execute(
                 "SELECT * FROM session_rows WHERE revoked = 0 ORDER BY seq"
             ).fetchall()
-            last = db.conn.execute("SELECT MAX(seq) FROM session_rows").fetchone()[0]
-        self._next_seq = (last or 0) + 1
         self._counters: dict[str, int] = {r["key"]: int(r["value"]) for r in counters}
         self._sessions: dict[str, _Row] = {
             r["token_hash"]: _Row(
@@ -151,10 +162,8 @@ class SessionStore:
         if now is None:
             now = self._clock.now()
         key = hashlib.sha256(token.encode("ascii")).hexdigest()
-        with self._lock:
-            seq = self._next_seq
-            self._next_seq = seq + 1
-            self._sessions[key] = _Row(seq, user_id, app_name, scopes, now, now, timeout)
+        with self._lock:  # its row number is given when it is first written
+            self._sessions[key] = _Row(0, user_id, app_name, scopes, now, now, timeout)
             self._dirty_sessions.add(key)
             self._live[(user_id, app_name)] = token
         self._maybe_flush()
@@ -230,10 +239,7 @@ class SessionStore:
     def flush(self) -> None:
         """Write changed sessions and counters to the database; forget dead sessions."""
         with self._lock:
-            # In row order: neighbouring rows share pages, so fewer pages are written.
-            sessions = sorted(
-                ((k, self._sessions[k]) for k in self._dirty_sessions), key=lambda kr: kr[1].seq
-            )
+            sessions = [(k, self._sessions[k]) for k in self._dirty_sessions]
             counters = [(k, self._counters[k]) for k in self._dirty]
             self._dirty_sessions.clear()
             self._dirty.clear()
@@ -247,8 +253,18 @@ class SessionStore:
             return
         with self._db.lock:
             conn = self._db.conn
-            conn.execute("BEGIN")
+            # The file's write lock first: new rows are numbered from the file itself, so
+            # another process adding sessions to the same file never takes the same numbers.
+            conn.execute("BEGIN IMMEDIATE")
+            fresh = [r for _, r in sessions if r.seq == 0]
             try:
+                if fresh:
+                    top = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM session_rows")
+                    first = int(top.fetchone()[0]) + 1
+                    for number, row in enumerate(fresh, start=first):
+                        row.seq = number
+                # In row order: neighbouring rows share pages, so fewer pages are written.
+                sessions.sort(key=lambda kr: kr[1].seq)
                 conn.executemany(
                     "INSERT OR REPLACE INTO session_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
@@ -271,8 +287,15 @@ class SessionStore:
                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     counters,
                 )
-            finally:
                 conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                for row in fresh:
+                    row.seq = 0
+                with self._lock:  # written next time instead
+                    self._dirty_sessions.update(k for k, _ in sessions)
+                    self._dirty.update(k for k, _ in counters)
+                raise
 
     # -- counters ---------------------------------------------------------------------------
     def bump(self, *keys: str) -> None:
