@@ -207,6 +207,7 @@ async def token(request: Request) -> Response:
     except ValueError:  # more fields than max_num_fields
         form = {}
     seen: dict[str, str] = {}
+    now = ctx.clock.now()  # one reading for the checks, the session, the login window, issued_at
     try:
         if form.get("grant_type") != JWT_BEARER:
             raise OAuthError("unsupported_grant_type", "grant type not supported")
@@ -220,6 +221,7 @@ async def token(request: Request) -> Response:
             logins=ctx.logins,
             faults=ctx.faults,
             seen=seen,
+            now=now,
         )
     except OAuthError as exc:
         keys = ["token:failed"]
@@ -229,7 +231,6 @@ async def token(request: Request) -> Response:
         return oauth_error(exc.error, exc.description, exc.status)
 
     app, user = verified.app, verified.user
-    now = ctx.clock.now()
     access_token = ctx.sessions.live_token(user.id, app.name) if ctx.config.reuse_sessions else None
     if access_token is None:
         access_token = ctx.sessions.create(user.id, app.name, app.scopes, app.session_timeout, now)

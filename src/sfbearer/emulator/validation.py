@@ -248,6 +248,7 @@ def validate_assertion(
     logins: LoginWindow,
     faults: Faults,
     seen: dict[str, str] | None = None,
+    now: float | None = None,
 ) -> Verified:
     """Check one assertion completely; the first failing check decides the error.
 
@@ -255,7 +256,8 @@ def validate_assertion(
         OAuthError: with exactly Salesforce's ``error`` and ``error_description``.
 
     ``seen`` (when given) receives the ``app`` and ``user`` names as soon as they are
-    identified, so failed requests can be counted per app and user.
+    identified, so failed requests can be counted per app and user. ``now`` is the time the
+    checks use (the clock's, read once, by default).
     """
     seen = {} if seen is None else seen
     strict = config.validation == "strict"
@@ -272,7 +274,7 @@ def validate_assertion(
         raise OAuthError("invalid_client_id", "client identifier invalid")
     seen["app"] = app.name
 
-    now = clock.now()
+    now = clock.now() if now is None else now
     _check_signature(assertion, signature, app, registry, now, config)
     _check_audience(claims, audiences, strict=strict)
     _check_times(claims, config, now, jti_cache)
