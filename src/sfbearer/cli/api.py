@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -124,6 +124,29 @@ def _flatten(record: dict[str, Any], prefix: str = "", *, nested: bool = False) 
     return flat
 
 
+def _complete_subqueries(record: dict[str, Any], fetch: Callable[[str], Any]) -> dict[str, Any]:
+    """Fetch the remaining pages of each subquery Salesforce did not finish (``done`` false,
+    a ``nextRecordsUrl``), so every child record is printed.
+
+    Example:
+        >>> pages = {"/next": {"done": True, "records": [{"LastName": "Kim"}]}}
+        >>> record = {"Contacts": {"done": False, "nextRecordsUrl": "/next",
+        ...                        "records": [{"LastName": "Lee"}]}}
+        >>> _complete_subqueries(record, pages.__getitem__)["Contacts"]["records"]
+        [{'LastName': 'Lee'}, {'LastName': 'Kim'}]
+    """
+    for value in record.values():
+        if not isinstance(value, dict) or not isinstance(value.get("records"), list):
+            continue
+        page = value
+        while not page.get("done", True) and page.get("nextRecordsUrl"):
+            page = fetch(str(page["nextRecordsUrl"]))
+            value["records"].extend(page.get("records", []))
+        value["done"] = True
+        value.pop("nextRecordsUrl", None)
+    return record
+
+
 def _records(
     app: App, pages: Iterator[dict[str, Any]], stats: dict[str, int]
 ) -> Iterator[dict[str, Any]]:
@@ -173,7 +196,10 @@ def query(app: App, soql: str, fmt: str | None, include_deleted: bool, **flags: 
         pages = sf.query_pages(soql, include_deleted=include_deleted)
         stats = {"total": 0, "seen": 0}
         nested = fmt == "json"
-        records = (_flatten(r, nested=nested) for r in _records(app, pages, stats))
+        records = (
+            _flatten(_complete_subqueries(r, sf.get_json), nested=nested)
+            for r in _records(app, pages, stats)
+        )
         if _COUNT_QUERY.match(soql):
             _print_count(app, fmt, records, stats)
         elif fmt == "json":
