@@ -14,9 +14,8 @@ Example:
     >>> class Pool:
     ...     def __init__(self):
     ...         self.connections = ["parent's socket"]
-    >>> pool = Pool()
-    >>> register(pool, lambda p: p.connections.clear())
-    >>> pool.connections
+    >>> pool = register(Pool(), lambda p: p.connections.clear())  # returns the pool
+    >>> pool.connections  # untouched here; a forked child starts with an empty list
     ["parent's socket"]
 """
 
