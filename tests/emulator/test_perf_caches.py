@@ -483,6 +483,25 @@ def test_a_layout_migrated_by_another_process_meanwhile_is_left_alone(tmp_path: 
     second_db.close()
 
 
+def test_a_locked_state_file_delays_the_write_behind_without_failing_requests(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "state.db"
+    db, other = Database(path), sqlite3.connect(path, isolation_level=None)
+    store = SessionStore(db, Clock(), ORG_ID)
+    db.conn.execute("PRAGMA busy_timeout = 20")
+    other.execute("BEGIN IMMEDIATE")  # another process writing to the file
+    store._last_flush = 0.0  # the write-behind is due
+    token = store.create("005000000000000001", "app", frozenset({"api"}), 30)  # no exception
+    assert "will retry" in caplog.text
+    assert store.lookup(token, touch=False) is not None  # served from memory meanwhile
+    other.execute("COMMIT")
+    store.flush()  # the pending session is written now
+    assert SessionStore(db, Clock(), ORG_ID).lookup(token, touch=False) is not None
+    other.close()
+    db.close()
+
+
 # --- JWS headers ------------------------------------------------------------------------------
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import binascii
 import functools
 import hashlib
+import logging
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -44,6 +46,7 @@ _OLD_LAYOUT = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sess
 
 
 _OPAQUE = bytes.maketrans(b"+", b".")
+_log = logging.getLogger("sfbearer.emulator")
 
 
 @functools.lru_cache(maxsize=64)
@@ -234,7 +237,12 @@ class SessionStore:
 
     def _maybe_flush(self) -> None:
         if time.monotonic() - self._last_flush >= 1.0:
-            self.flush()
+            try:
+                self.flush()
+            except sqlite3.Error as exc:
+                # The request that happened to trigger the write-behind is not failed for it:
+                # the changes stay pending and the next flush writes them.
+                _log.warning("sessions not written to the state file yet (%s); will retry", exc)
 
     def flush(self) -> None:
         """Write changed sessions and counters to the database; forget dead sessions."""
@@ -255,9 +263,10 @@ class SessionStore:
             conn = self._db.conn
             # The file's write lock first: new rows are numbered from the file itself, so
             # another process adding sessions to the same file never takes the same numbers.
-            conn.execute("BEGIN IMMEDIATE")
-            fresh = [r for _, r in sessions if r.seq == 0]
+            fresh: list[_Row] = []
             try:
+                conn.execute("BEGIN IMMEDIATE")
+                fresh = [r for _, r in sessions if r.seq == 0]
                 if fresh:
                     top = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM session_rows")
                     first = int(top.fetchone()[0]) + 1
@@ -289,7 +298,8 @@ class SessionStore:
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 for row in fresh:
                     row.seq = 0
                 with self._lock:  # written next time instead
