@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -202,3 +203,26 @@ def test_serve_prints_url_and_stops_on_ctrl_c(tmp_path: Path, key_files: tuple[P
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "consumer key 3MVG9" in err
+
+
+def test_a_file_that_is_not_a_state_file_is_refused_and_left_alone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    garbage = tmp_path / "notes.db"
+    garbage.write_bytes(b"not a database at all, " * 100)
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE invoices (id INTEGER)")
+    conn.commit()
+    conn.close()
+    before = {p: p.read_bytes() for p in (garbage, other)}
+    for path, says in ((garbage, "is not an emulator state file"), (other, "something else")):
+        for args in (("serve", "--port", "0"), ("stats",)):
+            code, out, err = run(capsys, "emulator", *args, "--state", path)
+            assert code == 78, err
+            assert says in err
+            assert "hint: give --state a new file name" in err
+            assert "Traceback" not in err
+            assert out == ""
+    assert {p: p.read_bytes() for p in before} == before  # nothing written to either
+    assert not (tmp_path / "other.db-wal").exists()

@@ -103,7 +103,7 @@ def serve(
             config=EmulatorConfig(login_rate_limit=login_rate_limit, daily_api_limit=daily_api_limit),
         )  # fmt: skip
     except (SeedError, RegistryError, ConfigError) as exc:
-        raise Abort(str(exc), EXIT_CONFIG) from None
+        raise Abort(str(exc), EXIT_CONFIG, hint=getattr(exc, "hint", "")) from None
 
     def ready(running: Emulator) -> None:
         if ca_out is not None and running.ca_pem is not None:

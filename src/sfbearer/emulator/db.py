@@ -13,7 +13,24 @@ import tempfile
 import threading
 from pathlib import Path
 
-__all__ = ["Database"]
+from sfbearer._exceptions import ConfigError
+
+__all__ = ["Database", "StateFileError"]
+
+_STATE_HINT = (
+    "give --state a new file name (it is created), or a file an earlier "
+    "'sfbearer emulator serve --state' wrote"
+)
+
+
+# Tables only the emulator makes (this version's and earlier versions').
+_OWN_TABLES = frozenset(
+    {"meta", "apps", "users", "sessions", "session_rows", "counters", "sobject_records"}
+)
+
+
+class StateFileError(ConfigError):
+    """The emulator's state file cannot be used (not SQLite, another program's, unreadable)."""
 
 
 class Database:
@@ -34,9 +51,24 @@ class Database:
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
             os.close(fd)
         self.lock = threading.RLock()
-        self.conn = sqlite3.connect(
-            str(self.path), check_same_thread=False, isolation_level=None, timeout=10
-        )
+        try:
+            self.conn = sqlite3.connect(
+                str(self.path), check_same_thread=False, isolation_level=None, timeout=10
+            )
+        except sqlite3.Error as exc:
+            raise StateFileError(
+                f"cannot open the emulator state file {self.path}: {exc}"
+            ) from None
+        try:
+            self._check_is_state_file()
+        except sqlite3.Error as exc:  # not SQLite at all, or unreadable
+            self.conn.close()
+            raise StateFileError(
+                f"{self.path} is not an emulator state file ({exc})", hint=_STATE_HINT
+            ) from None
+        except StateFileError:
+            self.conn.close()
+            raise
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -47,6 +79,22 @@ class Database:
         self.conn.execute("PRAGMA cache_size=-65536")
         self.conn.execute("PRAGMA wal_autocheckpoint=10000")
         self.conn.execute("PRAGMA foreign_keys=ON")
+
+    def _check_is_state_file(self) -> None:
+        """Refuse a SQLite database of something else: its tables are not the emulator's."""
+        tables = {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
+            )
+        }
+        # Every state file has "meta"; a file with only some of the emulator's tables is one
+        # an emulator part made alone (the sessions store in tests, an interrupted first start).
+        if "meta" not in tables and not tables <= _OWN_TABLES:
+            raise StateFileError(
+                f"{self.path} is a SQLite database of something else; it was left as it is",
+                hint=_STATE_HINT,
+            )
 
     def execute(
         self, sql: str, params: tuple[object, ...] | dict[str, object] = ()
