@@ -449,6 +449,10 @@ def test_two_processes_sharing_a_state_file_keep_each_others_sessions(tmp_path: 
     first.flush()
     seqs = [r[0] for r in first_db.query("SELECT seq FROM session_rows ORDER BY seq")]
     assert seqs == list(range(1, 7))
+    for store in (first, second, first):  # each adds its own counts to the file's
+        store.bump("token:ok", "token:ok")
+        store.flush()
+    assert SessionStore(first_db, clock, ORG_ID).counter("token:ok") == 6
     reopened = SessionStore(first_db, clock, ORG_ID)
     for token, name in made.items():
         session = reopened.lookup(token, touch=False)

@@ -123,7 +123,9 @@ class SessionStore:
         # "re-login returns the same session" option, never written to disk.
         self._live: dict[tuple[str, str], str] = {}
         self._dirty_sessions: set[str] = set()
-        self._dirty: set[str] = set()
+        # Counter increments not yet written: added to the file's values, never written over
+        # them, so emulators sharing a state file do not lose each other's counts.
+        self._pending: dict[str, int] = {}
         self._last_flush = time.monotonic()
         self._prune_above = 10_000  # sessions kept before dead ones are dropped
         with db.lock:
@@ -248,9 +250,9 @@ class SessionStore:
         """Write changed sessions and counters to the database; forget dead sessions."""
         with self._lock:
             sessions = [(k, self._sessions[k]) for k in self._dirty_sessions]
-            counters = [(k, self._counters[k]) for k in self._dirty]
+            counters = list(self._pending.items())
             self._dirty_sessions.clear()
-            self._dirty.clear()
+            self._pending = {}
             self._last_flush = time.monotonic()
             if len(self._sessions) > self._prune_above:  # dead ones answer like unknown ones
                 now = self._clock.now()
@@ -293,7 +295,7 @@ class SessionStore:
                 )
                 conn.executemany(
                     "INSERT INTO counters VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    "ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
                     counters,
                 )
                 conn.execute("COMMIT")
@@ -304,7 +306,8 @@ class SessionStore:
                     row.seq = 0
                 with self._lock:  # written next time instead
                     self._dirty_sessions.update(k for k, _ in sessions)
-                    self._dirty.update(k for k, _ in counters)
+                    for key, delta in counters:
+                        self._pending[key] = self._pending.get(key, 0) + delta
                 raise
 
     # -- counters ---------------------------------------------------------------------------
@@ -313,7 +316,7 @@ class SessionStore:
         with self._lock:
             for key in keys:
                 self._counters[key] = self._counters.get(key, 0) + 1
-                self._dirty.add(key)
+                self._pending[key] = self._pending.get(key, 0) + 1
         self._maybe_flush()
 
     def counter(self, key: str) -> int:
