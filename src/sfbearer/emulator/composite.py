@@ -13,7 +13,8 @@ exactly the checks of ``/sobjects/{type}``; a refusal becomes that record's
 ``{"success": false, "errors": [{"statusCode", "message", "fields"}]}``. With ``allOrNone``
 one failure undoes the whole request and every other record answers
 ``ALL_OR_NONE_OPERATION_ROLLED_BACK``. sObject Tree (``POST /composite/tree/{type}``) is in
-:mod:`._tree`. A request counts as one API call, as in Salesforce.
+:mod:`._tree`, the Composite resource (``POST /composite``) in :mod:`._composite_request`. A
+request counts as one API call, as in Salesforce.
 
 Example:
     ``POST /services/data/v68.0/composite/sobjects`` with
@@ -38,6 +39,7 @@ from sfbearer.emulator._batch import (
     sobject_of_id,
     too_many,
 )
+from sfbearer.emulator._composite_request import COMPOSITE_SINCE, SubrequestRunner, run_composite
 from sfbearer.emulator._tree import TREE_SINCE, create_tree
 from sfbearer.emulator.context import Context
 from sfbearer.emulator.schema import ApiErrorResponse, get_sobject, normalize_id
@@ -76,6 +78,7 @@ async def dispatch(
     rest: list[str],
     version: str,
     read_body: BodyReader,
+    subrequest: SubrequestRunner | None = None,
 ) -> Response:
     """Answer ``/services/data/v{version}/composite/{rest...}`` for an authenticated caller.
 
@@ -84,9 +87,12 @@ async def dispatch(
     """
     method = request.method
     major = int(float(version))
+    if not rest and method == "POST" and major >= COMPOSITE_SINCE and subrequest is not None:
+        # The Composite resource itself (:mod:`._composite_request`).
+        return JSONResponse(await run_composite(ctx, await read_body(), subrequest))
     if not rest and method == "GET":
-        # The composite resources this version has (Batch, Graph and Composite itself are
-        # not emulated, so they are not offered).
+        # The composite resources this version has (Batch and Graph are not emulated, so
+        # they are not offered; Composite itself is this URL, not an entry).
         base = f"/services/data/v{version}/composite"
         names = [n for n, since in (("tree", TREE_SINCE), ("sobjects", COLLECTIONS_SINCE))
                  if major >= since]  # fmt: skip

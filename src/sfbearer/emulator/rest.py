@@ -7,6 +7,7 @@ Salesforce's JSON arrays. Paths work with and without a trailing slash.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from typing import Any
@@ -16,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sfbearer.emulator import composite, data
+from sfbearer.emulator._composite_request import Reply
 from sfbearer.emulator.context import LATEST_VERSION, Context
 from sfbearer.emulator.oauth import JsonResponse, bearer_token, query_value, read_limited_body
 from sfbearer.emulator.schema import ApiErrorResponse
@@ -126,14 +128,58 @@ def _limits(ctx: Context) -> dict[str, Any]:
     }
 
 
-async def _dispatch(request: Request, ctx: Context, parts: list[str]) -> Response:
-    method = request.method
-    match = _VERSION.match(parts[0])
+def _version(segment: str) -> str:
+    """``68.0`` for ``v68.0``; 404 for a version not served."""
+    match = _VERSION.match(segment)
     if not match or not _OLDEST <= int(match.group(1)) <= int(float(LATEST_VERSION)):
         raise _not_found()
-    version = parts[0][1:]
+    return segment[1:]
+
+
+async def _dispatch(request: Request, ctx: Context, parts: list[str]) -> Response:
+    version = _version(parts[0])
     session = _authenticate(request, ctx)
-    rest = parts[1:]
+    return await _route(request, ctx, session, version, parts[1:])
+
+
+async def _subrequest(
+    request: Request,
+    ctx: Context,
+    session: Session,
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+) -> Reply:
+    """One Composite subrequest through :func:`_route`, as ``session`` (no new API call)."""
+    sent = body
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        chunk, sent = sent, b""
+        return {"type": "http.request", "body": chunk, "more_body": False}
+
+    raw = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace"))
+           for k, v in headers.items()]  # fmt: skip
+    raw.append((b"content-type", b"application/json"))
+    scope = {**request.scope, "method": method, "path": path, "raw_path": path.encode(),
+             "query_string": query.encode("latin-1", "replace"), "headers": raw}  # fmt: skip
+    parts = [p for p in path.split("/") if p]
+    try:
+        response = await _route(
+            Request(scope, receive), ctx, session, _version(parts[2]), parts[3:]
+        )
+    except ApiErrorResponse as exc:
+        return Reply(exc.status, exc.body())
+    content = bytes(response.body)
+    return Reply(response.status_code, json.loads(content) if content else None)
+
+
+async def _route(
+    request: Request, ctx: Context, session: Session, version: str, rest: list[str]
+) -> Response:
+    method = request.method
     if not rest:
         return JSONResponse(_resources(version, ctx.identity_url(session.user_id)))
     head = rest[0]
@@ -159,8 +205,9 @@ async def _dispatch(request: Request, ctx: Context, parts: list[str]) -> Respons
         return await _sobjects(request, ctx, session, rest[1:], version)
     if head == "composite":
         return await composite.dispatch(
-            request, ctx, session, rest[1:], version, lambda: _json_body(request)
-        )
+            request, ctx, session, rest[1:], version, lambda: _json_body(request),
+            functools.partial(_subrequest, request, ctx, session),
+        )  # fmt: skip
     raise _not_found()
 
 
