@@ -22,6 +22,7 @@ __all__ = [
     "SObjectDef",
     "complete_row",
     "field_label",
+    "user_fields",
 ]
 
 _SOAP_TYPES = {
@@ -230,3 +231,20 @@ def complete_row(obj: SObjectDef, values: dict[str, object], *, seq: int) -> dic
         if row.get("CaseNumber") is None:
             row["CaseNumber"] = f"{1000 + seq:08d}"
     return row
+
+
+def user_fields(
+    username: str, first: str | None, last: str, email: str | None, active: bool,
+    profile_id: str, user_type: str = "Standard",
+) -> dict[str, object]:  # fmt: skip
+    """A User row's fields for a user the emulator knows (the rest as Salesforce fills them).
+
+    Example:
+        >>> user_fields("kim@acme.com", None, "Kim", None, True, "00e000000000001")["Alias"]
+        'Kim'
+    """
+    return {"Username": username, "FirstName": first, "LastName": last,
+            "Email": email or username, "IsActive": active, "ProfileId": profile_id,
+            "UserType": user_type, "Alias": (last or username)[:8],
+            "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "LanguageLocaleKey": "en_US",
+            "CommunityNickname": username.split("@")[0][:40]}  # fmt: skip

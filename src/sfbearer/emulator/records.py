@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from ._cursors import QueryCursors
-from ._objects import complete_row
+from ._objects import complete_row, user_fields
 from .schema import (
     ApiErrorResponse,
     SObjectDef,
@@ -106,7 +106,7 @@ class RecordStore:
                    "TrialExpirationDate": None, "LanguageLocaleKey": "en_US",
                    "TimeZoneSidKey": "GMT", "DefaultLocaleSidKey": "en_US"}  # fmt: skip
             self._upsert("Organization", org_id, org)
-            self._upsert("User", AUTOMATED_USER_ID, self._user_fields(
+            self._upsert("User", AUTOMATED_USER_ID, user_fields(
                 "autoproc@" + org_id.lower() + ".emulator", "Automated", "Process", None,
                 True, self.ensure_profile("System Administrator"), "AutomatedProcess"))  # fmt: skip
             for name in STANDARD_PROFILES:
@@ -238,17 +238,6 @@ class RecordStore:
         return self._named_id("PermissionSet", "0PS", name, {"Label": name,
                                                              "IsOwnedByProfile": False})  # fmt: skip
 
-    @staticmethod
-    def _user_fields(
-        username: str, first: str | None, last: str, email: str | None, active: bool,
-        profile_id: str, user_type: str = "Standard",
-    ) -> dict[str, object]:  # fmt: skip
-        return {"Username": username, "FirstName": first, "LastName": last,
-                "Email": email or username, "IsActive": active, "ProfileId": profile_id,
-                "UserType": user_type, "Alias": (last or username)[:8],
-                "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "LanguageLocaleKey": "en_US",
-                "CommunityNickname": username.split("@")[0][:40]}  # fmt: skip
-
     def add_user_record(
         self,
         user_id: str,
@@ -270,7 +259,7 @@ class RecordStore:
             raise ValueError("a User id starts with 005 and has 15 or 18 characters")
         with self._lock:
             last = last_name or username.split("@")[0][:80] or "User"
-            fields = self._user_fields(username, first_name, last, email, is_active,
+            fields = user_fields(username, first_name, last, email, is_active,
                                        self.ensure_profile(profile))  # fmt: skip
             self._upsert("User", full, fields)
 
