@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from starlette.datastructures import QueryParams
 from starlette.responses import JSONResponse
 
-from sfbearer.emulator import oauth, records, sessions, validation
+from sfbearer.emulator import oauth, records, sessions, validation, wire
 from sfbearer.emulator.clock import Clock
 from sfbearer.emulator.db import Database
 from sfbearer.emulator.records import RecordStore, SoqlError
@@ -229,7 +229,7 @@ FORM_TEXT = st.text(alphabet="ab=&+%2AFf3\u00e9;\x00 ", max_size=40)
 
 @given(st.one_of(FORM_TEXT.map(str.encode), st.binary(max_size=40)))
 def test_form_fields_parse_exactly_as_parse_qsl(body: bytes) -> None:
-    assert outcome(oauth._parse_form, body) == outcome(reference_form, body)
+    assert outcome(wire.parse_form, body) == outcome(reference_form, body)
 
 
 @pytest.mark.parametrize(
@@ -238,7 +238,7 @@ def test_form_fields_parse_exactly_as_parse_qsl(body: bytes) -> None:
      b"&".join([b"f=1"] * 64), b"&".join([b"f=1"] * 65), b"a=" + b"%41" * 300],
 )  # fmt: skip
 def test_form_edge_cases_parse_exactly_as_parse_qsl(body: bytes) -> None:
-    assert outcome(oauth._parse_form, body) == outcome(reference_form, body)
+    assert outcome(wire.parse_form, body) == outcome(reference_form, body)
 
 
 JSON_VALUES = st.recursive(
@@ -256,12 +256,12 @@ JSON_VALUES = st.recursive(
 
 @given(JSON_VALUES, st.sampled_from([200, 201, 400, 401, 403, 404, 413, 500]))
 def test_json_response_is_byte_for_byte_starlettes(content: object, status: int) -> None:
-    ours = oauth.JsonResponse(content, status, oauth._NO_STORE_RAW)
+    ours = wire.JsonResponse(content, status, oauth._NO_STORE_RAW)
     theirs = JSONResponse(content, status_code=status, headers=oauth._NO_STORE)
     assert (ours.status_code, ours.body, ours.raw_headers) == (
         theirs.status_code, theirs.body, theirs.raw_headers)  # fmt: skip
     plain = JSONResponse(content, status_code=status)
-    assert oauth.JsonResponse(content, status).raw_headers == plain.raw_headers
+    assert wire.JsonResponse(content, status).raw_headers == plain.raw_headers
 
 
 _TOKEN_CHARS = st.text(st.sampled_from("0123456789ABCDEFabcdef!."), min_size=1, max_size=120)
@@ -285,7 +285,7 @@ def test_token_response_is_byte_for_byte_starlettes(
     instance_url: str,
     identity_url: str,
 ) -> None:
-    ours = oauth.JsonResponse.encoded(
+    ours = wire.JsonResponse.encoded(
         oauth.token_body(access_token, signature, issued_at, scopes, instance_url, identity_url),
         200,
         oauth._NO_STORE_RAW,
@@ -307,8 +307,8 @@ def test_token_response_is_byte_for_byte_starlettes(
 def test_json_response_refuses_what_starlette_refuses() -> None:
     for bad in (float("nan"), {"x": float("inf")}):
         with pytest.raises(ValueError, match="not JSON compliant"):
-            oauth.JsonResponse(bad)
-    assert json.loads(oauth.JsonResponse({"é": "\u2028"}).body) == {"é": "\u2028"}
+            wire.JsonResponse(bad)
+    assert json.loads(wire.JsonResponse({"é": "\u2028"}).body) == {"é": "\u2028"}
 
 
 QUERY_TEXT = st.text(alphabet="qab=&+%2AFf3\u00e9 ", max_size=40)
@@ -317,7 +317,7 @@ QUERY_TEXT = st.text(alphabet="qab=&+%2AFf3\u00e9 ", max_size=40)
 @given(st.one_of(QUERY_TEXT.map(lambda t: t.encode("latin-1", "replace")), st.binary(max_size=40)))
 def test_query_value_is_starlettes_query_params_get(raw: bytes) -> None:
     for name in ("q", "a", "a b", ""):
-        assert oauth.query_value(raw, name) == QueryParams(raw).get(name)
+        assert wire.query_value(raw, name) == QueryParams(raw).get(name)
 
 
 def test_query_endpoint_reads_the_last_q(sf_org: Org) -> None:

@@ -20,7 +20,9 @@ __all__ = [
     "STRING_TYPES",
     "FieldDef",
     "SObjectDef",
+    "child_relationships",
     "complete_row",
+    "describe_children",
     "field_label",
     "user_fields",
 ]
@@ -248,3 +250,58 @@ def user_fields(
             "UserType": user_type, "Alias": (last or username)[:8],
             "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "LanguageLocaleKey": "en_US",
             "CommunityNickname": username.split("@")[0][:40]}  # fmt: skip
+
+
+def _child_relationships() -> dict[str, dict[str, tuple[str, str, str]]]:
+    out: dict[str, dict[str, tuple[str, str, str]]] = {}
+    for child in OBJECTS:
+        if not child.createable:
+            continue
+        for fdef in child.fields:
+            if fdef.type != "reference" or not fdef.createable or not fdef.reference_to:
+                continue
+            parent = SOBJECTS.get(fdef.reference_to[0].lower())
+            if parent is not None and parent.createable:
+                rel = child.label_plural
+                out.setdefault(parent.name, {})[rel.lower()] = (rel, child.name, fdef.name)
+    return out
+
+
+_CHILD_RELATIONSHIPS = _child_relationships()
+
+
+def child_relationships(parent: str) -> dict[str, tuple[str, str, str]]:
+    """A type's child relationships: lower-case name -> (name, child type, child's lookup field).
+
+    Standard relationship names are the child's plural label: ``Account.Contacts``,
+    ``Account.Opportunities``, ``Account.Cases``, ``Contact.Cases``.
+
+    Example:
+        >>> child_relationships("Account")["contacts"]
+        ('Contacts', 'Contact', 'AccountId')
+    """
+    return _CHILD_RELATIONSHIPS.get(parent, {})
+
+
+def describe_children(parent: str) -> list[dict[str, object]]:
+    """The type's child relationships as describe lists them (by child type, then field).
+
+    Deleting a parent neither deletes nor protects its children here, so both
+    ``cascadeDelete`` and ``restrictedDelete`` say false (Salesforce deletes an account's
+    contacts and opportunities with it).
+    """
+    children = sorted(child_relationships(parent).values(), key=lambda rel: (rel[1], rel[2]))
+    return [_child_entry(name, child, lookup) for name, child, lookup in children]
+
+
+def _child_entry(name: str, child: str, lookup: str) -> dict[str, object]:
+    return {
+        "cascadeDelete": False,
+        "childSObject": child,
+        "deprecatedAndHidden": False,
+        "field": lookup,
+        "junctionIdListNames": [],
+        "junctionReferenceTo": [],
+        "relationshipName": name,
+        "restrictedDelete": False,
+    }

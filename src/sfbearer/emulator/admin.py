@@ -16,8 +16,8 @@ from starlette.routing import Route
 
 from sfbearer.emulator import ops
 from sfbearer.emulator.context import Context
-from sfbearer.emulator.oauth import read_limited_body
 from sfbearer.emulator.registry import RegistryError
+from sfbearer.emulator.wire import read_limited_body
 
 __all__ = ["routes"]
 

@@ -9,8 +9,9 @@ from sfbearer.emulator.clock import Clock
 from sfbearer.emulator.config import EmulatorConfig
 from sfbearer.emulator.db import Database
 from sfbearer.emulator.faults import Faults
+from sfbearer.emulator.login_limits import JtiCache, LoginWindow
 from sfbearer.emulator.registry import Registry
-from sfbearer.emulator.sessions import JtiCache, LoginWindow, SessionStore
+from sfbearer.emulator.sessions import SessionStore
 
 __all__ = ["LATEST_VERSION", "Context"]
 

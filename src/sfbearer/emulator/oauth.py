@@ -6,79 +6,29 @@ import binascii
 import functools
 import hashlib
 import hmac
-import json
-import urllib.parse
-from collections.abc import Iterable
 from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.types import Scope
 
 from sfbearer.emulator.config import format_scopes
 from sfbearer.emulator.context import Context
 from sfbearer.emulator.registry import UserRecord
 from sfbearer.emulator.sessions import Session
 from sfbearer.emulator.validation import OAuthError, validate_assertion
+from sfbearer.emulator.wire import (
+    ENCODER,
+    JsonResponse,
+    first_header,
+    parse_form,
+    read_limited_body,
+)
 
-__all__ = [
-    "JsonResponse", "first_header", "identity", "query_value", "read_limited_body", "revoke", "token", "userinfo",
-]  # fmt: skip
+__all__ = ["identity", "revoke", "token", "token_body", "userinfo"]
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _NO_STORE_RAW = ((b"cache-control", b"no-store"), (b"pragma", b"no-cache"))
-# A body larger than the cap is still read (and thrown away) up to this much, so the client
-# gets its JSON error instead of a connection reset while it is still sending.
-_DRAIN_LIMIT = 16 * 1024 * 1024
-
-
-# Starlette's JSONResponse settings, in one encoder made once (json.dumps builds one per call).
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-_JSON_TYPE = (b"content-type", b"application/json")
-
-
-class JsonResponse(JSONResponse):
-    """Starlette's :class:`JSONResponse`, byte for byte, with less work per response.
-
-    The body is what ``JSONResponse`` renders; the headers are ``raw_headers`` (already
-    lower-case bytes, in order), then ``content-length`` and ``content-type``, as
-    ``JSONResponse(content, headers=...)`` would list them (so ``raw_headers`` must not carry
-    those two itself).
-
-    Example:
-        >>> JsonResponse({"ok": True}).body
-        b'{"ok":true}'
-    """
-
-    def __init__(
-        self,
-        content: Any,
-        status_code: int = 200,
-        raw_headers: Iterable[tuple[bytes, bytes]] = (),
-    ) -> None:
-        self._finish(_ENCODER.encode(content).encode("utf-8"), status_code, raw_headers)
-
-    @classmethod
-    def encoded(
-        cls, body: bytes, status_code: int = 200, raw_headers: Iterable[tuple[bytes, bytes]] = ()
-    ) -> JsonResponse:
-        """The response for a body already rendered as ``JSONResponse`` would render it."""
-        response = cls.__new__(cls)
-        response._finish(body, status_code, raw_headers)
-        return response
-
-    def _finish(
-        self, body: bytes, status_code: int, raw_headers: Iterable[tuple[bytes, bytes]]
-    ) -> None:
-        self.status_code = status_code
-        self.background = None
-        self.body = body
-        headers = list(raw_headers)
-        if status_code >= 200 and status_code not in (204, 304):
-            headers.append((b"content-length", str(len(body)).encode("latin-1")))
-        headers.append(_JSON_TYPE)
-        self.raw_headers = headers
 
 
 def _ctx(request: Request) -> Context:
@@ -89,105 +39,6 @@ def _ctx(request: Request) -> Context:
 def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
     """Salesforce's token-endpoint error body, never cached."""
     return JsonResponse({"error": error, "error_description": description}, status, _NO_STORE_RAW)
-
-
-def first_header(scope: Scope, name: bytes) -> str:
-    """The first value of header ``name`` (lower-case) or ``""``: ``request.headers.get(name, "")``
-    without building the headers mapping.
-
-    Example:
-        >>> first_header({"headers": [(b"content-type", b"text/plain")]}, b"content-type")
-        'text/plain'
-    """
-    headers: list[tuple[bytes, bytes]] = scope["headers"]
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return ""
-
-
-async def read_limited_body(request: Request, cap: int) -> bytes | None:
-    """The request body (Content-Length or chunked), or None when it is larger than ``cap``."""
-    declared = first_header(request.scope, b"content-length")
-    if declared.isdigit() and int(declared) > _DRAIN_LIMIT:
-        return None
-    # The ASGI messages read directly, as Request.stream() reads them (without the cost of
-    # an async generator per request); the body is read only once, by this function.
-    receive = request.receive
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        kind = message["type"]
-        if kind == "http.request":
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > _DRAIN_LIMIT:
-                break
-            if chunk and size <= cap:
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        elif kind == "http.disconnect":
-            raise ClientDisconnect()
-    return None if size > cap else b"".join(chunks)
-
-
-@functools.lru_cache(maxsize=256)
-def _unquote_short(text: str) -> str:
-    return urllib.parse.unquote(text, errors="replace")
-
-
-def _unquote(text: str) -> str:
-    # Names and short values (grant_type's URN) recur in every request: decode them once.
-    if "%" not in text:
-        return text
-    return (
-        _unquote_short(text) if len(text) <= 256 else urllib.parse.unquote(text, errors="replace")
-    )
-
-
-def _parse_form(body: bytes) -> dict[str, str]:
-    """The form fields, first occurrence of a name winning (as in most servlet stacks).
-
-    Exactly ``urllib.parse.parse_qsl(text, keep_blank_values=True, max_num_fields=64)``
-    (``ValueError`` beyond 64 fields), written out so each field costs a split and a lookup.
-    """
-    text = body.decode("utf-8", errors="replace")
-    if not text:
-        return {}
-    if text.count("&") + 1 > 64:
-        raise ValueError("Max number of fields exceeded")
-    form: dict[str, str] = {}
-    for pair in text.split("&"):
-        if not pair:
-            continue
-        name, _, value = pair.partition("=")
-        name = name.replace("+", " ")
-        if "%" in name:
-            name = _unquote(name)
-        if name not in form:
-            value = value.replace("+", " ")
-            form[name] = _unquote(value) if "%" in value else value
-    return form
-
-
-def query_value(query_string: bytes, name: str) -> str | None:
-    """The last value of ``name`` in a raw query string, or None.
-
-    Exactly what Starlette's ``request.query_params.get(name)`` answers, without decoding
-    every other parameter.
-
-    Example:
-        >>> query_value(b"q=SELECT+Id+FROM+Account&q=x%21", "q")
-        'x!'
-    """
-    found: str | None = None
-    for pair in query_string.decode("latin-1").split("&"):
-        key, _, value = pair.partition("=")
-        if pair and _unquote(key.replace("+", " ")) == name:
-            found = _unquote(value.replace("+", " "))
-    return found
 
 
 async def token(request: Request) -> Response:
@@ -201,9 +52,7 @@ async def token(request: Request) -> Response:
         return oauth_error("invalid_request", "request entity too large", 413)
     content_type = first_header(request.scope, b"content-type").split(";")[0].strip().lower()
     try:
-        form = (
-            _parse_form(body) if content_type in ("", "application/x-www-form-urlencoded") else {}
-        )
+        form = parse_form(body) if content_type in ("", "application/x-www-form-urlencoded") else {}
     except ValueError:  # more fields than max_num_fields
         form = {}
     seen: dict[str, str] = {}
@@ -277,7 +126,7 @@ def token_body(
 def _fixed_token_fields(scopes: frozenset[str], instance_url: str, identity_url: str) -> str:
     fixed = {"scope": _scope_text(scopes), "instance_url": instance_url, "id": identity_url,
              "token_type": "Bearer"}  # fmt: skip
-    return _ENCODER.encode(fixed)[1:-1]  # the members, without the braces
+    return ENCODER.encode(fixed)[1:-1]  # the members, without the braces
 
 
 @functools.lru_cache(maxsize=8)
@@ -429,7 +278,7 @@ async def revoke(request: Request) -> Response:
         if body is None:
             return oauth_error("invalid_request", "request entity too large", 413)
         try:
-            raw = _parse_form(body).get("token")
+            raw = parse_form(body).get("token")
         except ValueError:
             raw = None
     if not raw or not ctx.sessions.revoke_token(raw):

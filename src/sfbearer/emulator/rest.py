@@ -19,9 +19,10 @@ from starlette.routing import Route
 from sfbearer.emulator import composite, data
 from sfbearer.emulator._composite_request import Reply
 from sfbearer.emulator.context import LATEST_VERSION, Context
-from sfbearer.emulator.oauth import JsonResponse, bearer_token, query_value, read_limited_body
+from sfbearer.emulator.oauth import bearer_token
 from sfbearer.emulator.schema import ApiErrorResponse
 from sfbearer.emulator.sessions import Session
+from sfbearer.emulator.wire import JsonResponse, query_value, read_limited_body
 
 __all__ = ["ping", "routes", "versions"]
 

@@ -20,7 +20,17 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from ._objects import DERIVED, NAMED, OBJECTS, SOBJECTS, FieldDef, SObjectDef, field_label
+from ._objects import (
+    DERIVED,
+    NAMED,
+    OBJECTS,
+    SOBJECTS,
+    FieldDef,
+    SObjectDef,
+    child_relationships,
+    describe_children,
+    field_label,
+)
 from ._objects import NUMBER_TYPES as NUMBER_TYPES
 from ._objects import STRING_TYPES as STRING_TYPES
 
@@ -179,37 +189,6 @@ def get_sobject(name: str) -> SObjectDef | None:
     return SOBJECTS.get(name.lower())
 
 
-def _child_relationships() -> dict[str, dict[str, tuple[str, str, str]]]:
-    out: dict[str, dict[str, tuple[str, str, str]]] = {}
-    for child in OBJECTS:
-        if not child.createable:
-            continue
-        for fdef in child.fields:
-            if fdef.type != "reference" or not fdef.createable or not fdef.reference_to:
-                continue
-            parent = get_sobject(fdef.reference_to[0])
-            if parent is not None and parent.createable:
-                rel = child.label_plural
-                out.setdefault(parent.name, {})[rel.lower()] = (rel, child.name, fdef.name)
-    return out
-
-
-_CHILD_RELATIONSHIPS = _child_relationships()
-
-
-def child_relationships(parent: str) -> dict[str, tuple[str, str, str]]:
-    """A type's child relationships: lower-case name -> (name, child type, child's lookup field).
-
-    Standard relationship names are the child's plural label: ``Account.Contacts``,
-    ``Account.Opportunities``, ``Account.Cases``, ``Contact.Cases``.
-
-    Example:
-        >>> child_relationships("Account")["contacts"]
-        ('Contacts', 'Contact', 'AccountId')
-    """
-    return _CHILD_RELATIONSHIPS.get(parent, {})
-
-
 def describe(name: str, *, api_version: str = "68.0") -> dict[str, object] | None:
     """A minimal ``/sobjects/{name}/describe`` result, or None for an unknown type."""
     obj = get_sobject(name)
@@ -217,33 +196,9 @@ def describe(name: str, *, api_version: str = "68.0") -> dict[str, object] | Non
         return None
     result = _global_entry(obj, api_version)
     result["fields"] = [f.describe() for f in obj.fields]
-    result["childRelationships"] = _describe_children(obj.name)
+    result["childRelationships"] = describe_children(obj.name)
     result["recordTypeInfos"] = []
     return result
-
-
-def _describe_children(parent: str) -> list[dict[str, object]]:
-    """The type's child relationships as describe lists them (by child type, then field).
-
-    Deleting a parent neither deletes nor protects its children here, so both
-    ``cascadeDelete`` and ``restrictedDelete`` say false (Salesforce deletes an account's
-    contacts and opportunities with it).
-    """
-    children = sorted(child_relationships(parent).values(), key=lambda rel: (rel[1], rel[2]))
-    return [_child_entry(name, child, field) for name, child, field in children]
-
-
-def _child_entry(name: str, child: str, field: str) -> dict[str, object]:
-    return {
-        "cascadeDelete": False,
-        "childSObject": child,
-        "deprecatedAndHidden": False,
-        "field": field,
-        "junctionIdListNames": [],
-        "junctionReferenceTo": [],
-        "relationshipName": name,
-        "restrictedDelete": False,
-    }
 
 
 def describe_global(*, api_version: str = "68.0") -> dict[str, object]:

@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from sfbearer.emulator.clock import Clock
 from sfbearer.emulator.config import ADMIN_APPROVED, EmulatorConfig
 from sfbearer.emulator.faults import Faults
+from sfbearer.emulator.login_limits import JtiCache, LoginWindow
 from sfbearer.emulator.registry import AppRecord, Registry, UserRecord
-from sfbearer.emulator.sessions import JtiCache, LoginWindow
 
 __all__ = ["OAuthError", "Verified", "split_jws", "validate_assertion"]
 
