@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import ssl
 import time
 import uuid
 from collections.abc import Iterator
@@ -173,3 +175,30 @@ def error_of(response: httpx.Response) -> tuple[int, str, str]:
 
 def now() -> int:
     return int(time.time())
+
+
+@contextlib.contextmanager
+def simple_salesforce_over_tls(
+    key_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Any, Any]]:
+    """simple-salesforce, unchanged, on a fresh TLS emulator with one authorized app:
+    yields the ``simple_salesforce`` module and a ``Salesforce`` built from our token, trusting
+    the emulator's CA as a user would (``REQUESTS_CA_BUNDLE``)."""
+    requests = pytest.importorskip("requests")
+    simple_salesforce = pytest.importorskip("simple_salesforce")
+    with Emulator(tls=True) as sf:
+        trust = ssl.create_default_context(cafile=str(sf.ca_path))
+        with httpx.Client(base_url=sf.url, verify=trust, timeout=10) as client:
+            token = next(make_org(sf, key_pair, client=client)).login()
+        # requests prefers this variable over Session.verify.
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(sf.ca_path))
+        monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+        with requests.Session() as session:
+            # No keep-alive connection may outlive the emulator, which stops right after.
+            session.headers["Connection"] = "close"
+            yield (
+                simple_salesforce,
+                simple_salesforce.Salesforce(
+                    instance_url=sf.url, session_id=token, session=session
+                ),
+            )

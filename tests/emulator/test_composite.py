@@ -8,7 +8,6 @@ all-or-none failure undid, ``EXCEEDED_ID_LIMIT`` past 200 records, tree answers 
 
 from __future__ import annotations
 
-import ssl
 import uuid
 from typing import Any
 
@@ -17,10 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sfbearer.emulator import Emulator
 from sfbearer.keys import KeyPair
 
-from .conftest import Org, make_org
+from .conftest import Org, simple_salesforce_over_tls
 
 V = "/services/data/v68.0"
 COLL = f"{V}/composite/sobjects"
@@ -558,39 +556,25 @@ def test_simple_salesforce_restful_collections_and_tree(
     key_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A real client, unchanged: simple-salesforce's ``restful`` over TLS, as scripts use it."""
-    requests = pytest.importorskip("requests")
-    simple_salesforce = pytest.importorskip("simple_salesforce")
     tag = _tag()
-    with Emulator(tls=True) as sf:
-        trust = ssl.create_default_context(cafile=str(sf.ca_path))
-        with httpx.Client(base_url=sf.url, verify=trust, timeout=10) as client:
-            token = next(make_org(sf, key_pair, client=client)).login()
-        # As a user would: trust the CA (requests prefers this variable over Session.verify).
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(sf.ca_path))
-        monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-        with requests.Session() as session:
-            # No keep-alive connection may outlive the emulator, which stops right after.
-            session.headers["Connection"] = "close"
-            api = simple_salesforce.Salesforce(
-                instance_url=sf.url, session_id=token, session=session
-            )
-            created = api.restful("composite/sobjects", method="POST", json={
-                "allOrNone": True, "records": [_acc(f"{tag} {n}") for n in range(3)]})  # fmt: skip
-            assert [r["success"] for r in created] == [True] * 3
-            tree = api.restful("composite/tree/Account", method="POST", json={"records": [
-                _node("Account", "a1", Name=f"{tag} tree", Contacts={"records": [
-                    _node("Contact", "c1", LastName=tag)]})]})  # fmt: skip
-            assert [r["referenceId"] for r in tree["results"]] == ["a1", "c1"]
-            with pytest.raises(simple_salesforce.exceptions.SalesforceMalformedRequest) as info:
-                api.restful("composite/tree/Account", method="POST", json={"records": [
-                    _node("Account", "bad", Phone="1")]})  # fmt: skip
-            assert info.value.content["results"][0]["referenceId"] == "bad"
-            found = api.query(f"SELECT Id FROM Account WHERE Name LIKE '{tag}%'")
-            assert found["totalSize"] == 4
-            ids = ",".join(r["id"] for r in created)
-            deleted = api.restful("composite/sobjects", method="DELETE", params={"ids": ids})
-            assert [r["success"] for r in deleted] == [True] * 3
-            assert api.query(f"SELECT Id FROM Account WHERE Name LIKE '{tag}%'")["totalSize"] == 1
+    with simple_salesforce_over_tls(key_pair, monkeypatch) as (simple_salesforce, api):
+        created = api.restful("composite/sobjects", method="POST", json={
+            "allOrNone": True, "records": [_acc(f"{tag} {n}") for n in range(3)]})  # fmt: skip
+        assert [r["success"] for r in created] == [True] * 3
+        tree = api.restful("composite/tree/Account", method="POST", json={"records": [
+            _node("Account", "a1", Name=f"{tag} tree", Contacts={"records": [
+                _node("Contact", "c1", LastName=tag)]})]})  # fmt: skip
+        assert [r["referenceId"] for r in tree["results"]] == ["a1", "c1"]
+        with pytest.raises(simple_salesforce.exceptions.SalesforceMalformedRequest) as info:
+            api.restful("composite/tree/Account", method="POST", json={"records": [
+                _node("Account", "bad", Phone="1")]})  # fmt: skip
+        assert info.value.content["results"][0]["referenceId"] == "bad"
+        found = api.query(f"SELECT Id FROM Account WHERE Name LIKE '{tag}%'")
+        assert found["totalSize"] == 4
+        ids = ",".join(r["id"] for r in created)
+        deleted = api.restful("composite/sobjects", method="DELETE", params={"ids": ids})
+        assert [r["success"] for r in deleted] == [True] * 3
+        assert api.query(f"SELECT Id FROM Account WHERE Name LIKE '{tag}%'")["totalSize"] == 1
 
 
 # --- bad input, generated --------------------------------------------------------------------

@@ -10,7 +10,6 @@ checked through SOQL afterwards.
 
 from __future__ import annotations
 
-import ssl
 import uuid
 from typing import Any
 
@@ -19,10 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sfbearer.emulator import Emulator
 from sfbearer.keys import KeyPair
 
-from .conftest import Org, make_org
+from .conftest import Org, simple_salesforce_over_tls
 
 V = "/services/data/v68.0"
 COMPOSITE = f"{V}/composite"
@@ -402,32 +400,20 @@ def test_simple_salesforce_restful_composite(
     key_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """simple-salesforce's generic ``restful`` call, unchanged, over TLS."""
-    requests = pytest.importorskip("requests")
-    simple_salesforce = pytest.importorskip("simple_salesforce")
     tag = _tag()
-    with Emulator(tls=True) as sf:
-        trust = ssl.create_default_context(cafile=str(sf.ca_path))
-        with httpx.Client(base_url=sf.url, verify=trust, timeout=10) as client:
-            token = next(make_org(sf, key_pair, client=client)).login()
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(sf.ca_path))
-        monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-        with requests.Session() as session:
-            session.headers["Connection"] = "close"
-            api = simple_salesforce.Salesforce(
-                instance_url=sf.url, session_id=token, session=session
-            )
-            version = api.sf_version
-            answer = api.restful("composite", method="POST", json={"allOrNone": True,
-                "compositeRequest": [
-                    _sub("POST", f"/services/data/v{version}/sobjects/Account", "acc",
-                         {"Name": tag}),
-                    _sub("POST", f"/services/data/v{version}/sobjects/Contact", "con",
-                         {"LastName": tag, "AccountId": "@{acc.id}"}),
-                ]})  # fmt: skip
-            codes = [r["httpStatusCode"] for r in answer["compositeResponse"]]
-            assert codes == [201, 201]
-            found = api.query(f"SELECT AccountId FROM Contact WHERE LastName = '{tag}'")
-            assert found["records"][0]["AccountId"] == answer["compositeResponse"][0]["body"]["id"]
+    with simple_salesforce_over_tls(key_pair, monkeypatch) as (_, api):
+        version = api.sf_version
+        answer = api.restful("composite", method="POST", json={"allOrNone": True,
+            "compositeRequest": [
+                _sub("POST", f"/services/data/v{version}/sobjects/Account", "acc",
+                     {"Name": tag}),
+                _sub("POST", f"/services/data/v{version}/sobjects/Contact", "con",
+                     {"LastName": tag, "AccountId": "@{acc.id}"}),
+            ]})  # fmt: skip
+        codes = [r["httpStatusCode"] for r in answer["compositeResponse"]]
+        assert codes == [201, 201]
+        found = api.query(f"SELECT AccountId FROM Contact WHERE LastName = '{tag}'")
+        assert found["records"][0]["AccountId"] == answer["compositeResponse"][0]["body"]["id"]
 
 
 # --- bad input, generated --------------------------------------------------------------------
