@@ -10,6 +10,16 @@ Example:
     >>> clock.advance(minutes=121)
     >>> clock.now() - before >= 121 * 60
     True
+
+    Freeze it to test an edge to the second (a check exactly at the limit of the skew allowance):
+
+    >>> clock.freeze(at=1_800_000_000)
+    >>> clock.advance(seconds=30)
+    >>> clock.now()
+    1800000030.0
+    >>> clock.reset()
+    >>> clock.now() > 1_700_000_000
+    True
 """
 
 from __future__ import annotations
@@ -35,10 +45,14 @@ class Clock:
     def __init__(self, source: Callable[[], float] = time.time) -> None:
         self._source = source
         self._offset = 0.0
+        self._frozen: float | None = None
         self._lock = threading.Lock()
 
     def now(self) -> float:
         """Seconds since the epoch, as the emulator sees them."""
+        frozen = self._frozen
+        if frozen is not None:
+            return frozen
         return self._source() + self._offset
 
     def utcnow(self) -> dt.datetime:
@@ -59,6 +73,8 @@ class Clock:
             raise ValueError("the clock can move at most 100 years from real time")
         with self._lock:
             self._offset += delta
+            if self._frozen is not None:
+                self._frozen += delta
 
     def set(self, epoch_seconds: float) -> None:
         """Make the clock read ``epoch_seconds`` now (it keeps ticking from there)."""
@@ -67,8 +83,29 @@ class Clock:
             raise ValueError("the clock can move at most 100 years from real time")
         with self._lock:
             self._offset = offset
+            if self._frozen is not None:
+                self._frozen = float(epoch_seconds)
+
+    def freeze(self, *, at: float | None = None) -> None:
+        """Stop the clock at its current reading, or at ``at`` (epoch seconds).
+
+        A frozen clock still moves with :meth:`advance` and :meth:`set`; :meth:`reset` thaws it.
+        """
+        with self._lock:
+            reading = self._source() + self._offset if at is None else float(at)
+            offset = reading - self._source()
+            if not math.isfinite(offset) or abs(offset) > _MAX_OFFSET:
+                raise ValueError("the clock can move at most 100 years from real time")
+            self._offset = offset
+            self._frozen = reading
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the clock is stopped (see :meth:`freeze`)."""
+        return self._frozen is not None
 
     def reset(self) -> None:
-        """Back to real time."""
+        """Back to real, ticking time."""
         with self._lock:
             self._offset = 0.0
+            self._frozen = None
