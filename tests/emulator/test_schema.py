@@ -101,7 +101,9 @@ def test_describe_lists_the_child_relationships_subqueries_use() -> None:
     assert set(children[0]) == {
         "cascadeDelete", "childSObject", "deprecatedAndHidden", "field", "junctionIdListNames",
         "junctionReferenceTo", "relationshipName", "restrictedDelete"}  # fmt: skip
-    assert children[0]["cascadeDelete"] is False  # the emulator does not cascade deletes
+    # An account's contacts and opportunities go with it; its cases forbid the delete instead.
+    assert [(c["cascadeDelete"], c["restrictedDelete"]) for c in children] == [
+        (False, False), (True, False), (True, False)]  # fmt: skip
     contact = schema.describe("Contact")
     assert contact is not None
     assert [c["relationshipName"] for c in contact["childRelationships"]] == ["Cases"]  # type: ignore[union-attr]

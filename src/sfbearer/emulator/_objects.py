@@ -8,7 +8,7 @@ notation, one string per object, after the system fields every object shares.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "SObjectDef",
     "child_relationships",
     "complete_row",
+    "delete_plan",
     "describe_children",
     "field_label",
     "user_fields",
@@ -252,6 +253,45 @@ def user_fields(
             "CommunityNickname": username.split("@")[0][:40]}  # fmt: skip
 
 
+# What deleting a record does to the records that look it up (Salesforce's rules for the
+# standard objects): an account takes its contacts and opportunities with it; a record that
+# cases look up, directly or through a contact deleted with it, cannot be deleted.
+_CASCADES: dict[str, tuple[tuple[str, str], ...]] = {
+    "Account": (("Contact", "AccountId"), ("Opportunity", "AccountId")),
+}
+_BLOCKERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Account": (("Case", "AccountId"),),
+    "Contact": (("Case", "ContactId"),),
+}
+
+
+def delete_plan(
+    sobject: str,
+    row: Mapping[str, object],
+    rows_of: Callable[[str], Iterable[Mapping[str, object]]],
+) -> tuple[list[dict[str, object]], list[str]]:
+    """The rows a delete removes (``row`` first, copies) and the case numbers that forbid it.
+
+    ``rows_of(type)`` gives the live rows of a type.
+
+    Example:
+        >>> rows = {"Contact": [{"Id": "003A", "AccountId": "001A"}],
+        ...         "Opportunity": [], "Case": [{"ContactId": "003A", "CaseNumber": "00001001"}]}
+        >>> doomed, cases = delete_plan("Account", {"Id": "001A"}, lambda t: rows.get(t, []))
+        >>> [r["Id"] for r in doomed], cases
+        (['001A', '003A'], ['00001001'])
+    """
+    doomed: list[tuple[str, dict[str, object]]] = [(sobject, dict(row))]
+    for child, lookup in _CASCADES.get(sobject, ()):
+        doomed += [(child, dict(r)) for r in rows_of(child) if r.get(lookup) == row["Id"]]
+    cases: set[str] = set()
+    for kind in {kind for kind, _ in doomed}:
+        ids = {r["Id"] for k, r in doomed if k == kind}
+        for child, lookup in _BLOCKERS.get(kind, ()):
+            cases.update(str(r.get("CaseNumber")) for r in rows_of(child) if r.get(lookup) in ids)
+    return [r for _, r in doomed], sorted(cases)
+
+
 def _child_relationships() -> dict[str, dict[str, tuple[str, str, str]]]:
     out: dict[str, dict[str, tuple[str, str, str]]] = {}
     for child in OBJECTS:
@@ -286,17 +326,18 @@ def child_relationships(parent: str) -> dict[str, tuple[str, str, str]]:
 def describe_children(parent: str) -> list[dict[str, object]]:
     """The type's child relationships as describe lists them (by child type, then field).
 
-    Deleting a parent neither deletes nor protects its children here, so both
-    ``cascadeDelete`` and ``restrictedDelete`` say false (Salesforce deletes an account's
-    contacts and opportunities with it).
+    ``cascadeDelete`` is true where deleting the parent deletes the children (an account's
+    contacts and opportunities). Cases forbidding the delete of their account or contact is
+    a rule of those objects, not of the lookup, so ``restrictedDelete`` stays false as in
+    Salesforce's describe.
     """
     children = sorted(child_relationships(parent).values(), key=lambda rel: (rel[1], rel[2]))
-    return [_child_entry(name, child, lookup) for name, child, lookup in children]
+    return [_child_entry(parent, name, child, lookup) for name, child, lookup in children]
 
 
-def _child_entry(name: str, child: str, lookup: str) -> dict[str, object]:
+def _child_entry(parent: str, name: str, child: str, lookup: str) -> dict[str, object]:
     return {
-        "cascadeDelete": False,
+        "cascadeDelete": (child, lookup) in _CASCADES.get(parent, ()),
         "childSObject": child,
         "deprecatedAndHidden": False,
         "field": lookup,

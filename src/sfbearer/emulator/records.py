@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from ._cursors import QueryCursors
-from ._objects import complete_row, user_fields
+from ._objects import complete_row, delete_plan, user_fields
 from .schema import (
     ApiErrorResponse,
     SObjectDef,
@@ -331,17 +331,27 @@ class RecordStore:
             self.invalidate()
 
     def delete(self, sobject: str, record_id: str, *, user_id: str = AUTOMATED_USER_ID) -> None:
-        """Soft-delete a record: gone from ``query``, still seen by ``queryAll``."""
+        """Soft-delete a record: gone from ``query``, still seen by ``queryAll``.
+
+        An account's contacts and opportunities are deleted with it; an account or contact
+        that cases look up is refused (400 ``DELETE_FAILED``), as Salesforce does.
+        """
         with self._lock:
             obj = self._writable(sobject, "deleted")
-            obj, full, row = self._resolve(obj.name, record_id)
+            obj, _, row = self._resolve(obj.name, record_id)
+            doomed, cases = delete_plan(obj.name, row, lambda kind: self._rows(kind, False))
+            if cases:
+                raise ApiErrorResponse(400, "DELETE_FAILED", f"Your attempt to delete "
+                    f"{row.get('Name')} could not be completed because it is associated with "
+                    f"the following cases.: {', '.join(cases)}\n")  # fmt: skip
             now = format_datetime(self._clock())
-            row.update(IsDeleted=True, LastModifiedDate=now, LastModifiedById=user_id,
-                       SystemModstamp=now)  # fmt: skip
-            self._conn.execute(
+            for victim in doomed:
+                victim.update(IsDeleted=True, LastModifiedDate=now, LastModifiedById=user_id,
+                              SystemModstamp=now)  # fmt: skip
+            self._conn.executemany(
                 "UPDATE sobject_records SET data = ?, is_deleted = 1, last_modified_date = ? "
                 "WHERE id = ?",
-                (json.dumps(row), now, full),
+                [(json.dumps(victim), now, victim["Id"]) for victim in doomed],
             )
             self.invalidate()
 
