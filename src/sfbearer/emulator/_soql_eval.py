@@ -22,6 +22,7 @@ from .schema import (
     FieldDef,
     SObjectDef,
     get_sobject,
+    no_such_column,
     normalize_id,
     parse_datetime,
 )
@@ -73,11 +74,6 @@ def date_range(name: str, n: int, now: datetime) -> tuple[datetime, datetime]:
 
 
 # --- binding and evaluation ------------------------------------------------------------------
-
-_HINT_COLUMN = (
-    "If you are attempting to use a custom field, be sure to append the '__c' after the custom "
-    "field name. Please reference your WSDL or the describe call for the appropriate names."
-)
 
 
 @dataclass(frozen=True)
@@ -131,7 +127,7 @@ def _bind(query: Query, obj: SObjectDef, ref: FieldRef) -> _Path:
             query.text,
             ref.pos,
             "INVALID_FIELD",
-            f"No such column '{parts[-1]}' on entity '{current.name}'. {_HINT_COLUMN}",
+            no_such_column(parts[-1], current.name).message,
         )
     return _Path(tuple(refs), target)
 

@@ -42,7 +42,7 @@ from sfbearer.emulator._batch import (
 from sfbearer.emulator._composite_request import COMPOSITE_SINCE, SubrequestRunner, run_composite
 from sfbearer.emulator._tree import TREE_SINCE, create_tree
 from sfbearer.emulator.context import Context
-from sfbearer.emulator.schema import ApiErrorResponse, get_sobject, normalize_id
+from sfbearer.emulator.schema import ApiErrorResponse, get_sobject, no_such_column, normalize_id
 from sfbearer.emulator.sessions import Session
 
 __all__ = ["COLLECTIONS_SINCE", "dispatch"]
@@ -325,12 +325,7 @@ def retrieve(
         if obj.field(name) is None:
             # The store checks fields only once it has found a record; a bad field must fail
             # the request even when no id matches, so it is checked first, with its message.
-            raise ApiErrorResponse(
-                400, "INVALID_FIELD",
-                f"No such column '{name[:80]}' on entity '{obj.name}'. If you are attempting to "
-                "use a custom field, be sure to append the '__c' after the custom field name. "
-                "Please reference your WSDL or the describe call for the appropriate names.",
-            )  # fmt: skip
+            raise no_such_column(name[:80], obj.name)
     out: list[dict[str, object] | None] = []
     for raw_id in ids:
         try:

@@ -31,6 +31,7 @@ from .schema import (
     format_datetime,
     get_sobject,
     make_id,
+    no_such_column,
     normalize_id,
     validate_record,
 )
@@ -295,13 +296,7 @@ class RecordStore:
             for name in fields:
                 fdef = obj.field(name.strip())
                 if fdef is None:
-                    raise ApiErrorResponse(
-                        400, "INVALID_FIELD",
-                        f"No such column '{name.strip()}' on entity '{obj.name}'. If you are "
-                        "attempting to use a custom field, be sure to append the '__c' after "
-                        "the custom field name. Please reference your WSDL or the describe "
-                        "call for the appropriate names.",
-                    )  # fmt: skip
+                    raise no_such_column(name.strip(), obj.name)
                 names.append(fdef.name)
         url = f"/services/data/v{api_version}/sobjects/{obj.name}/{full}"
         out: dict[str, object] = {"attributes": {"type": obj.name, "url": url}}

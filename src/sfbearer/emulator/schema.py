@@ -76,6 +76,21 @@ class ApiErrorResponse(Exception):
         return [{"message": self.message, "errorCode": self.error_code, "fields": self.fields}]
 
 
+def no_such_column(name: str, entity: str) -> ApiErrorResponse:
+    """Salesforce's ``INVALID_FIELD`` for a field the type does not have (query, get, retrieve).
+
+    Example:
+        >>> no_such_column("Nope", "Account").message[:41]
+        "No such column 'Nope' on entity 'Account'"
+    """
+    return ApiErrorResponse(
+        400, "INVALID_FIELD",
+        f"No such column '{name}' on entity '{entity}'. If you are attempting to use a custom "
+        "field, be sure to append the '__c' after the custom field name. Please reference your "
+        "WSDL or the describe call for the appropriate names.",
+    )  # fmt: skip
+
+
 # --- ids -------------------------------------------------------------------------------------
 
 _CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
