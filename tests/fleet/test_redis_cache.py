@@ -224,7 +224,7 @@ def test_a_crashed_holders_lock_frees_within_its_lease(
     started = time.monotonic()
     with make().lock(KEY):
         waited = time.monotonic() - started
-    assert 0.5 < waited < 1.5
+    assert 0.5 < waited < 2.5  # not before the lease ends; soon after it (loose: CI is shared)
 
 
 def test_waiters_take_the_lock_one_after_another(make: Any) -> None:
