@@ -87,9 +87,8 @@ class Org:
         return str(response.json()["access_token"])
 
     def api(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
-        return self.client.request(
-            method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
-        )
+        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+        return self.client.request(method, path, headers=headers, **kwargs)
 
 
 def make_org(

@@ -184,3 +184,39 @@ def test_random_api_paths(prop_org: Org, path: str, method: str) -> None:
     object.__setattr__(prop_org, "_token", token)
     response = prop_org.api(method, "/services/data/v68.0/" + path, token, content=b"{}")
     assert response.status_code < 500, response.text
+
+
+# Any text, lone surrogates included (``json.dumps`` sends them as ``\ud800`` escapes).
+any_text = st.text(alphabet=st.characters(exclude_categories=[]), max_size=12)
+json_bodies = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | any_text,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(any_text, children, max_size=4)
+    ),
+    max_leaves=10,
+)
+WRITE_PATHS = [
+    ("POST", "sobjects/Account"),
+    ("POST", "sobjects/Contact"),
+    ("POST", "composite/sobjects"),
+    ("PATCH", "composite/sobjects"),
+    ("POST", "composite"),
+    ("POST", "composite/tree/Account"),
+]
+
+
+@SETTINGS
+@given(
+    target=st.sampled_from(WRITE_PATHS),
+    body=json_bodies | st.fixed_dictionaries({"records": st.lists(json_bodies, max_size=3)}),
+)
+def test_random_json_bodies(prop_org: Org, target: tuple[str, str], body: Any) -> None:
+    token = getattr(prop_org, "_token", None) or prop_org.login()
+    object.__setattr__(prop_org, "_token", token)
+    method, path = target
+    response = prop_org.api(
+        method, "/services/data/v68.0/" + path, token, content=json.dumps(body).encode("ascii"),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    assert response.status_code < 500, response.text
+    json.loads(response.content.decode("utf-8"))

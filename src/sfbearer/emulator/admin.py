@@ -11,13 +11,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from sfbearer.emulator import ops
 from sfbearer.emulator.context import Context
 from sfbearer.emulator.registry import RegistryError
-from sfbearer.emulator.wire import read_limited_body
+from sfbearer.emulator.wire import JsonResponse, read_limited_body
 
 __all__ = ["routes"]
 
@@ -33,8 +33,8 @@ def _is_loopback(request: Request) -> bool:
         return False
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status_code=status)
 
 
 def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -54,7 +54,7 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             if not isinstance(params, dict):
                 return _error(400, "the body must be a JSON object")
         try:
-            return JSONResponse(handler(ctx, params))
+            return JsonResponse(handler(ctx, params))
         except (RegistryError, ValueError, TypeError) as exc:
             return _error(400, str(exc))
 

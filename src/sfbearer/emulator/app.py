@@ -9,12 +9,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sfbearer.emulator import admin, oauth, rest
 from sfbearer.emulator.context import Context
+from sfbearer.emulator.wire import JsonResponse
 
 __all__ = ["build_app"]
 
@@ -84,7 +85,7 @@ def _injected_error(kind: str, status: int, retry_after: int | None) -> Response
     else:
         code = "SERVER_UNAVAILABLE" if status == 503 else "UNKNOWN_EXCEPTION"
         body = [{"message": "An unexpected error occurred. Please try again.", "errorCode": code}]
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JsonResponse(body, status_code=status, headers=headers)
 
 
 class GuardMiddleware:
@@ -115,14 +116,14 @@ class GuardMiddleware:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return JSONResponse(
+    return JsonResponse(
         [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}],
         status_code=404,
     )
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
-    return JSONResponse(
+    return JsonResponse(
         [
             {
                 "errorCode": "METHOD_NOT_ALLOWED",

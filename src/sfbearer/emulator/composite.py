@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from sfbearer.emulator._batch import (
     MAX_RECORDS,
@@ -44,6 +44,7 @@ from sfbearer.emulator._tree import TREE_SINCE, create_tree
 from sfbearer.emulator.context import Context
 from sfbearer.emulator.schema import ApiErrorResponse, get_sobject, no_such_column, normalize_id
 from sfbearer.emulator.sessions import Session
+from sfbearer.emulator.wire import JsonResponse
 
 __all__ = ["COLLECTIONS_SINCE", "dispatch"]
 
@@ -89,19 +90,19 @@ async def dispatch(
     major = int(float(version))
     if not rest and method == "POST" and major >= COMPOSITE_SINCE and subrequest is not None:
         # The Composite resource itself (:mod:`._composite_request`).
-        return JSONResponse(await run_composite(ctx, await read_body(), subrequest))
+        return JsonResponse(await run_composite(ctx, await read_body(), subrequest))
     if not rest and method == "GET":
         # The composite resources this version has (Batch and Graph are not emulated, so
         # they are not offered; Composite itself is this URL, not an entry).
         base = f"/services/data/v{version}/composite"
         names = [n for n, since in (("tree", TREE_SINCE), ("sobjects", COLLECTIONS_SINCE))
                  if major >= since]  # fmt: skip
-        return JSONResponse({name: f"{base}/{name}" for name in names})
+        return JsonResponse({name: f"{base}/{name}" for name in names})
     if len(rest) == 2 and rest[0] == "tree" and major >= TREE_SINCE:
         if method != "POST":
             raise _not_allowed(method, "POST")
         status, body = create_tree(ctx, session, rest[1], await read_body())
-        return JSONResponse(body, status_code=status)
+        return JsonResponse(body, status_code=status)
     if not rest or rest[0] != "sobjects" or major < COLLECTIONS_SINCE or len(rest) > 2:
         raise _not_found()
     if len(rest) == 2:
@@ -115,19 +116,19 @@ async def dispatch(
             fields = _strings(body.get("fields"), "fields")
         else:
             raise _not_allowed(method, "GET,POST")
-        return JSONResponse(retrieve(ctx, rest[1], ids, fields, version))
+        return JsonResponse(retrieve(ctx, rest[1], ids, fields, version))
     if method == "POST":
         body = await read_body()
-        return JSONResponse(create(ctx, session, _records(body), _all_or_none(body)))
+        return JsonResponse(create(ctx, session, _records(body), _all_or_none(body)))
     if method == "PATCH":
         body = await read_body()
-        return JSONResponse(update(ctx, session, _records(body), _all_or_none(body)))
+        return JsonResponse(update(ctx, session, _records(body), _all_or_none(body)))
     if method == "DELETE":
         params = request.query_params
         ids = _split(params.get("ids"), "ids")
         # As Java's Boolean.parseBoolean reads it: anything but "true" is false.
         all_or_none = params.get("allOrNone", "").lower() == "true"
-        return JSONResponse(delete(ctx, session, ids, all_or_none))
+        return JsonResponse(delete(ctx, session, ids, all_or_none))
     raise _not_allowed(method, "DELETE,PATCH,POST")
 
 

@@ -9,7 +9,7 @@ import hmac
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from sfbearer.emulator.config import format_scopes
 from sfbearer.emulator.context import Context
@@ -36,7 +36,7 @@ def _ctx(request: Request) -> Context:
     return ctx
 
 
-def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
+def oauth_error(error: str, description: str, status: int = 400) -> JsonResponse:
     """Salesforce's token-endpoint error body, never cached."""
     return JsonResponse({"error": error, "error_description": description}, status, _NO_STORE_RAW)
 
@@ -234,7 +234,7 @@ async def identity(request: Request) -> Response:
         return PlainTextResponse("Bad_Id", status_code=404)
     if not target.active:
         return PlainTextResponse("Inactive", status_code=404)
-    return JSONResponse(identity_document(ctx, target))
+    return JsonResponse(identity_document(ctx, target))
 
 
 async def userinfo(request: Request) -> Response:
@@ -245,7 +245,7 @@ async def userinfo(request: Request) -> Response:
         return found
     _session, user = found
     first, last = _names(user)
-    return JSONResponse(
+    return JsonResponse(
         {
             "sub": ctx.identity_url(user.id),
             "user_id": user.id,

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from sfbearer.emulator import composite, data
@@ -182,10 +182,10 @@ async def _route(
 ) -> Response:
     method = request.method
     if not rest:
-        return JSONResponse(_resources(version, ctx.identity_url(session.user_id)))
+        return JsonResponse(_resources(version, ctx.identity_url(session.user_id)))
     head = rest[0]
     if head == "limits" and len(rest) == 1:
-        return JSONResponse(_limits(ctx))
+        return JsonResponse(_limits(ctx))
     if head in ("query", "queryAll") and len(rest) <= 2:
         if method != "GET":
             raise _error(
@@ -200,7 +200,7 @@ async def _route(
         if q is None:
             raise _error(400, "MALFORMED_QUERY", "A query string has to be specified")
         if (query_value(raw_query, "columns") or "").lower() == "true":
-            return JSONResponse(data.query_columns(ctx, q, version, all_rows=head == "queryAll"))
+            return JsonResponse(data.query_columns(ctx, q, version, all_rows=head == "queryAll"))
         return JsonResponse(data.query(ctx, q, version, all_rows=head == "queryAll"))
     if head == "sobjects":
         return await _sobjects(request, ctx, session, rest[1:], version)
@@ -217,22 +217,22 @@ async def _sobjects(
 ) -> Response:
     method = request.method
     if not rest:
-        return JSONResponse(data.describe_global(version))
+        return JsonResponse(data.describe_global(version))
     sobject = rest[0]
     if len(rest) == 1:
         if method == "POST":
             new_id = data.create(ctx, sobject, await _json_body(request), session)
-            return JSONResponse({"id": new_id, "success": True, "errors": []}, status_code=201)
+            return JsonResponse({"id": new_id, "success": True, "errors": []}, status_code=201)
         if method == "GET":
-            return JSONResponse(data.sobject_info(sobject, version))
+            return JsonResponse(data.sobject_info(sobject, version))
     elif len(rest) == 2 and rest[1] == "describe" and method == "GET":
-        return JSONResponse(data.describe(sobject, version))
+        return JsonResponse(data.describe(sobject, version))
     elif len(rest) == 2:
         record_id = rest[1]
         if method == "GET":
             fields = request.query_params.get("fields")
             wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-            return JSONResponse(data.get(ctx, sobject, record_id, wanted, version))
+            return JsonResponse(data.get(ctx, sobject, record_id, wanted, version))
         if method == "PATCH":
             data.update(ctx, sobject, record_id, await _json_body(request), session)
             return Response(status_code=204)
@@ -252,7 +252,7 @@ async def _api(request: Request) -> Response:
     path = request.path_params.get("rest", "")
     parts = [p for p in path.strip("/").split("/") if p] if path.strip("/") else []
     if not parts:
-        return JSONResponse(versions())
+        return JsonResponse(versions())
     try:
         response = await _dispatch(request, ctx, parts)
     except ApiErrorResponse as exc:
@@ -263,7 +263,7 @@ async def _api(request: Request) -> Response:
 
 
 async def _versions(request: Request) -> Response:
-    return JSONResponse(versions())
+    return JsonResponse(versions())
 
 
 async def ping(request: Request) -> Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -23,6 +23,7 @@ __all__ = [
     "parse_form",
     "query_value",
     "read_limited_body",
+    "render_json",
 ]
 
 # A body larger than the cap is still read (and thrown away) up to this much, so the client
@@ -32,7 +33,24 @@ _DRAIN_LIMIT = 16 * 1024 * 1024
 
 # Starlette's JSONResponse settings, in one encoder made once (json.dumps builds one per call).
 ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+# For the rare text UTF-8 cannot carry (a lone surrogate a client sent as "\ud800"): escaped.
+_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 _JSON_TYPE = (b"content-type", b"application/json")
+
+
+def render_json(content: Any) -> bytes:
+    """``content`` as ``JSONResponse`` renders it, or, when it holds a lone surrogate (which
+    UTF-8 cannot encode and JSON can only escape), as ASCII JSON with ``\\uXXXX`` escapes.
+
+    Example:
+        >>> render_json({"Name": "caf\u00e9"}), render_json({"Name": "a\ud800b"})
+        (b'{"Name":"caf\xc3\xa9"}', b'{"Name":"a\\ud800b"}')
+    """
+    text = ENCODER.encode(content)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _ASCII_ENCODER.encode(content).encode("ascii")
 
 
 class JsonResponse(JSONResponse):
@@ -53,8 +71,13 @@ class JsonResponse(JSONResponse):
         content: Any,
         status_code: int = 200,
         raw_headers: Iterable[tuple[bytes, bytes]] = (),
+        *,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        self._finish(ENCODER.encode(content).encode("utf-8"), status_code, raw_headers)
+        if headers:
+            named = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+            raw_headers = [*raw_headers, *named]
+        self._finish(render_json(content), status_code, raw_headers)
 
     @classmethod
     def encoded(
