@@ -39,12 +39,14 @@ _JSON_TYPE = (b"content-type", b"application/json")
 
 
 def render_json(content: Any) -> bytes:
-    """``content`` as ``JSONResponse`` renders it, or, when it holds a lone surrogate (which
-    UTF-8 cannot encode and JSON can only escape), as ASCII JSON with ``\\uXXXX`` escapes.
+    r"""``content`` as ``JSONResponse`` renders it, or, when it holds a lone surrogate (which
+    UTF-8 cannot encode and JSON can only escape), as ASCII JSON with ``\uXXXX`` escapes.
 
     Example:
-        >>> render_json({"Name": "caf\u00e9"}), render_json({"Name": "a\ud800b"})
-        (b'{"Name":"caf\xc3\xa9"}', b'{"Name":"a\\ud800b"}')
+        >>> render_json({"Name": "caf" + chr(0xE9)})
+        b'{"Name":"caf\xc3\xa9"}'
+        >>> print(render_json({"Name": "a" + chr(0xD800) + "b"}).decode())
+        {"Name":"a\ud800b"}
     """
     text = ENCODER.encode(content)
     try:
