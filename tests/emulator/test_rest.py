@@ -167,6 +167,35 @@ def test_query_paging(small_batches: Org, endpoint: str) -> None:
     assert count["totalSize"] == 24
 
 
+@pytest.mark.parametrize(
+    ("options", "sizes"),
+    [
+        ("batchSize=200", [200, 200, 50]),
+        ("batchSize=50", [200, 200, 50]),  # below Salesforce's minimum: 200
+        ("batchSize=300, other=1", [300, 150]),
+        ("batchSize=9999", [450]),  # above the maximum: 2,000
+        ("batchSize=lots", [450]),  # not a number: the default
+        (None, [450]),
+    ],
+)
+def test_query_options_batch_size(key_pair: KeyPair, options: str | None, sizes: list[int]) -> None:
+    with Emulator() as sf:
+        for i in range(450):
+            sf.records.create("Contact", {"LastName": f"C{i:03d}"})
+        for org in make_org(sf, key_pair):
+            token = org.login()
+            headers = {"Sforce-Query-Options": options} if options else {}
+            params = {"q": "SELECT LastName FROM Contact ORDER BY LastName"}
+            page = org.api("GET", f"{V}/query/", token, params=params, headers=headers).json()
+            got, names = [len(page["records"])], [r["LastName"] for r in page["records"]]
+            while not page["done"]:  # later pages keep the first page's size
+                page = org.api("GET", page["nextRecordsUrl"], token).json()
+                got.append(len(page["records"]))
+                names += [r["LastName"] for r in page["records"]]
+            assert got == sizes
+            assert names == [f"C{i:03d}" for i in range(450)]
+
+
 def test_last_modified_by_is_the_session_user(sf_org: Org, token: str) -> None:
     sf = sf_org.sf
     sf.add_user(username="second@acme.com")

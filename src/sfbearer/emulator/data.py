@@ -88,11 +88,30 @@ def sobject_info(sobject: str, version: str) -> dict[str, Any]:
     return {"objectDescribe": entry, "recentItems": []}
 
 
-def query(ctx: Context, soql: str, version: str, *, all_rows: bool) -> dict[str, object]:
+def query(
+    ctx: Context, soql: str, version: str, *, all_rows: bool, options: str = ""
+) -> dict[str, object]:
+    """Run a query; ``options`` is the ``Sforce-Query-Options`` header (``batchSize=N``)."""
     result: dict[str, object] = ctx.records.query(
-        soql, include_deleted=all_rows, batch_size=ctx.config.query_batch_size, api_version=version
-    )
+        soql, include_deleted=all_rows, batch_size=batch_size(options, ctx.config.query_batch_size),
+        api_version=version,
+    )  # fmt: skip
     return result
+
+
+def batch_size(options: str, default: int) -> int:
+    """The page size a ``Sforce-Query-Options`` header asks for, within Salesforce's 200–2,000
+    (``default`` when it asks for none or says something else).
+
+    Example:
+        >>> batch_size("batchSize=500", 2000), batch_size("batchSize=50", 2000), batch_size("", 7)
+        (500, 200, 7)
+    """
+    for option in options.split(","):
+        name, _, value = option.partition("=")
+        if name.strip().lower() == "batchsize" and value.strip().isdigit():
+            return max(200, min(int(value.strip()), 2000))
+    return default
 
 
 def query_columns(ctx: Context, soql: str, version: str, *, all_rows: bool) -> dict[str, object]:

@@ -22,7 +22,7 @@ from sfbearer.emulator.context import LATEST_VERSION, Context
 from sfbearer.emulator.oauth import bearer_token
 from sfbearer.emulator.schema import ApiErrorResponse
 from sfbearer.emulator.sessions import Session
-from sfbearer.emulator.wire import JsonResponse, query_value, read_limited_body
+from sfbearer.emulator.wire import JsonResponse, first_header, query_value, read_limited_body
 
 __all__ = ["ping", "routes", "versions"]
 
@@ -201,7 +201,10 @@ async def _route(
             raise _error(400, "MALFORMED_QUERY", "A query string has to be specified")
         if (query_value(raw_query, "columns") or "").lower() == "true":
             return JsonResponse(data.query_columns(ctx, q, version, all_rows=head == "queryAll"))
-        return JsonResponse(data.query(ctx, q, version, all_rows=head == "queryAll"))
+        options = first_header(request.scope, b"sforce-query-options")
+        return JsonResponse(
+            data.query(ctx, q, version, all_rows=head == "queryAll", options=options)
+        )
     if head == "sobjects":
         return await _sobjects(request, ctx, session, rest[1:], version)
     if head == "composite":
