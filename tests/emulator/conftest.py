@@ -178,14 +178,15 @@ def now() -> int:
 
 @contextlib.contextmanager
 def simple_salesforce_over_tls(
-    key_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
+    key_pair: KeyPair, monkeypatch: pytest.MonkeyPatch, emulator: Emulator | None = None
 ) -> Iterator[tuple[Any, Any]]:
-    """simple-salesforce, unchanged, on a fresh TLS emulator with one authorized app:
-    yields the ``simple_salesforce`` module and a ``Salesforce`` built from our token, trusting
-    the emulator's CA as a user would (``REQUESTS_CA_BUNDLE``)."""
+    """simple-salesforce, unchanged, on a fresh TLS emulator (or ``emulator``, started with
+    ``tls=True``) with one authorized app: yields the ``simple_salesforce`` module and a
+    ``Salesforce`` built from our token, trusting the emulator's CA as a user would
+    (``REQUESTS_CA_BUNDLE``)."""
     requests = pytest.importorskip("requests")
     simple_salesforce = pytest.importorskip("simple_salesforce")
-    with Emulator(tls=True) as sf:
+    with contextlib.nullcontext(emulator) if emulator else Emulator(tls=True) as sf:
         trust = ssl.create_default_context(cafile=str(sf.ca_path))
         with httpx.Client(base_url=sf.url, verify=trust, timeout=10) as client:
             token = next(make_org(sf, key_pair, client=client)).login()

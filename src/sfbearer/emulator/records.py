@@ -144,6 +144,11 @@ class RecordStore:
             lists = self._cache[sobject] = ([r for r, _ in rows], [r for r, d in rows if not d])
         return lists[0] if include_deleted else lists[1]
 
+    def rows(self, sobject: str, *, include_deleted: bool) -> list[dict[str, object]]:
+        """Every stored row of a type (canonical name), oldest first; read-only."""
+        with self._lock:
+            return self._rows(sobject, include_deleted)
+
     def invalidate(self) -> None:
         """Forget the rows kept between writes: for changes made to the table behind the
         store's back (a rolled-back savepoint)."""

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sfbearer.emulator import composite, data
+from sfbearer.emulator import composite, data, replication
 from sfbearer.emulator._composite_request import Reply
 from sfbearer.emulator.context import LATEST_VERSION, Context
 from sfbearer.emulator.oauth import bearer_token
@@ -103,7 +103,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 def _resources(version: str, identity: str) -> dict[str, str]:
     base = f"/services/data/v{version}"
-    names = ("sobjects", "query", "queryAll", "limits", "search", "recent", "tooling", "composite")
+    names = ("sobjects", "query", "queryAll", "limits", "composite")  # the ones served here
     resources = {name: f"{base}/{name}" for name in names}
     # As in Salesforce: the caller's own identity URL, absolute (jsforce's identity() reads it).
     resources["identity"] = identity
@@ -228,8 +228,17 @@ async def _sobjects(
             return JsonResponse({"id": new_id, "success": True, "errors": []}, status_code=201)
         if method == "GET":
             return JsonResponse(data.sobject_info(sobject, version))
-    elif len(rest) == 2 and rest[1] == "describe" and method == "GET":
-        return JsonResponse(data.describe(sobject, version))
+    elif len(rest) == 2 and rest[1] in ("describe", "deleted", "updated"):
+        if method != "GET":
+            raise _error(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"HTTP Method '{method}' not allowed. Allowed are GET,HEAD",
+            )
+        if rest[1] == "describe":
+            return JsonResponse(data.describe(sobject, version))
+        answer = replication.deleted if rest[1] == "deleted" else replication.updated
+        return JsonResponse(answer(ctx, sobject, request.query_params))
     elif len(rest) == 2:
         record_id = rest[1]
         if method == "GET":
