@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from ._cursors import QueryCursors
+from ._integrity import check_references
 from ._objects import complete_row, delete_plan, user_fields
 from .schema import (
     ApiErrorResponse,
@@ -122,6 +123,10 @@ class RecordStore:
         if found is None:
             return None
         return str(found[0]), json.loads(found[1]), bool(found[2])
+
+    def _stored(self, record_id: str) -> tuple[str, bool] | None:
+        found = self._row(record_id)
+        return (found[0], found[2]) if found else None
 
     def _rows(self, sobject: str, include_deleted: bool) -> list[dict[str, object]]:
         """Every row of a type, from a cache that any write (ours or another process's) clears.
@@ -280,6 +285,7 @@ class RecordStore:
         with self._lock:
             obj = self._writable(sobject, "inserted")
             values = validate_record(obj, data, creating=True)
+            check_references(obj, values, self._stored)
             if obj.field("OwnerId") is not None and values.get("OwnerId") is None:
                 values["OwnerId"] = user_id
             return self._insert(obj, values, user_id)
@@ -320,6 +326,7 @@ class RecordStore:
             obj = self._writable(sobject, "updated")
             obj, full, row = self._resolve(obj.name, record_id)
             values = validate_record(obj, data, creating=False)
+            check_references(obj, values, self._stored)
             row.update(values)
             now = format_datetime(self._clock())
             row.update(LastModifiedDate=now, LastModifiedById=user_id, SystemModstamp=now)
@@ -393,7 +400,7 @@ class RecordStore:
             now = self._clock() if plan.children else None  # subqueries' date literals
             total, records = run(plan, predicate, rows_for, lookup=lookup, api_version=api_version,
                                  now=now)  # fmt: skip
-            if len(records) <= batch_size:
+            if len(records) <= batch_size or plan.aggregate is not None:  # never paged
                 return {"totalSize": total, "done": True, "records": records}
             return self._cursors.open(records, batch_size, api_version)
 

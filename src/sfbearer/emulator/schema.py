@@ -264,6 +264,11 @@ def _json_error(ftype: str, value: object) -> ApiErrorResponse:
     )  # fmt: skip
 
 
+# One "@", something before it, a dotted domain after it, no blanks: what Salesforce's
+# check comes down to for the addresses integrations send.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
 def coerce_value(fdef: FieldDef, value: object) -> object:
     """Convert a JSON value for ``fdef`` into its stored form, or raise ApiErrorResponse.
 
@@ -289,8 +294,8 @@ def coerce_value(fdef: FieldDef, value: object) -> object:
             raise _json_error(t, value) from None
         if not isinstance(number, int | float) or number != number or abs(number) > 1e18:
             raise _json_error(t, value)
-        if t == "int":
-            if number != int(number):
+        if t == "int":  # a Java int in Salesforce
+            if number != int(number) or not -(2**31) <= number < 2**31:
                 raise _json_error(t, value)
             return int(number)
         return float(number)
@@ -331,6 +336,11 @@ def coerce_value(fdef: FieldDef, value: object) -> object:
             400, "STRING_TOO_LONG",
             f"{field_label(fdef.name)}: data value too large: {text[:40]} (max length={fdef.length})",
             [fdef.name],
+        )  # fmt: skip
+    if t == "email" and text and not _EMAIL.fullmatch(text):
+        raise ApiErrorResponse(
+            400, "INVALID_EMAIL_ADDRESS",
+            f"{field_label(fdef.name)}: invalid email address: {text[:80]}", [fdef.name],
         )  # fmt: skip
     return text
 

@@ -1,0 +1,60 @@
+"""Checks of a record's lookups against the rows they name, as Salesforce makes them on save.
+
+A lookup must name a live row of the type it points to:
+
+- an id of another type (or of no known type): 400 ``FIELD_INTEGRITY_EXCEPTION``
+  "Account ID: id value of incorrect type: 006...";
+- an id of the right type that no row has: 400 ``INVALID_CROSS_REFERENCE_KEY``
+  "invalid cross reference id";
+- a deleted row: 400 ``ENTITY_IS_DELETED`` "entity is deleted".
+
+Example:
+    >>> from sfbearer.emulator.schema import get_sobject, make_id
+    >>> contact = get_sobject("Contact")
+    >>> stored = {make_id("001", 1): ("Account", False)}
+    >>> check_references(contact, {"AccountId": make_id("001", 1)}, stored.get)
+    >>> check_references(contact, {"AccountId": make_id("001", 2)}, stored.get)
+    Traceback (most recent call last):
+    ...
+    sfbearer.emulator.schema.ApiErrorResponse: 400 INVALID_CROSS_REFERENCE_KEY: invalid cross reference id
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from ._objects import field_label
+from .schema import ApiErrorResponse, SObjectDef, get_sobject
+
+__all__ = ["check_references"]
+
+Stored = Callable[[str], "tuple[str, bool] | None"]
+"""Looks up an id: the type of its row and whether it is deleted, or None."""
+
+
+def check_references(obj: SObjectDef, values: Mapping[str, object], stored: Stored) -> None:
+    """Raise the error Salesforce gives for the first lookup in ``values`` that names no live
+    row of its type (``values`` as :func:`.schema.validate_record` returns them)."""
+    for name, value in values.items():
+        fdef = obj.field(name)
+        if fdef is None or fdef.type != "reference" or value is None:
+            continue
+        ref = str(value)
+        found = stored(ref)
+        targets = {get_sobject(t) for t in fdef.reference_to} - {None}
+        kind = (
+            found[0]
+            if found
+            else next(
+                (t.name for t in targets if t is not None and ref.startswith(t.key_prefix)), None
+            )
+        )
+        if kind is None or kind not in fdef.reference_to:
+            raise ApiErrorResponse(
+                400, "FIELD_INTEGRITY_EXCEPTION",
+                f"{field_label(fdef.name)}: id value of incorrect type: {ref}", [fdef.name],
+            )  # fmt: skip
+        if found is None:
+            raise ApiErrorResponse(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+        if found[1]:
+            raise ApiErrorResponse(400, "ENTITY_IS_DELETED", "entity is deleted")
