@@ -177,8 +177,11 @@ def test_offset_needs_outer_limit_1(seeded: tuple[Org, str, dict[str, str]]) -> 
          "unexpected token: ','"),
         ("SELECT Id, (SELECT COUNT() FROM Contacts) FROM Account", "MALFORMED_QUERY",
          "unexpected token: 'COUNT'"),
-        ("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contacts)", "MALFORMED_QUERY",
-         "unexpected token"),
+        # A semi-join's FROM names an object, not a relationship; none inside a subquery.
+        ("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contacts)", "INVALID_TYPE",
+         "sObject type 'Contacts' is not supported"),
+        ("SELECT Id, (SELECT Id FROM Contacts WHERE Id IN (SELECT ContactId FROM Case)) "
+         "FROM Account", "MALFORMED_QUERY", "Nesting of semi join sub-selects is not supported"),
         ("SELECT Id, (SELECT Nope FROM Contacts) FROM Account", "INVALID_FIELD",
          "No such column 'Nope' on entity 'Contact'"),
         ("SELECT Id, (SELECT Id FROM Contacts WHERE Birthdate = 'x') FROM Account",

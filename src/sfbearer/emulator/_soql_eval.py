@@ -12,10 +12,10 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from ._soql_ast import Cond, FieldRef, Literal, Query
 from ._soql_lexer import compile_like, error_at
-from ._soql_parser import Cond, FieldRef, Literal, Query
 from .schema import (
     NUMBER_TYPES,
     STRING_TYPES,
@@ -26,6 +26,9 @@ from .schema import (
     normalize_id,
     parse_datetime,
 )
+
+if TYPE_CHECKING:
+    from ._soql_semijoin import JoinSet
 
 __all__ = ["MAX_OFFSET", "Lookup", "Predicate", "Row", "date_range", "resolve_sobject"]
 
@@ -210,13 +213,22 @@ _OPERATORS: dict[str, Callable[[Any, Any], object]] = {
 Predicate = Callable[[Row], bool]
 
 
-def _compile(query: Query, obj: SObjectDef, cond: Cond, lookup: Lookup, now: datetime) -> Predicate:
+def _compile(
+    query: Query, obj: SObjectDef, cond: Cond, lookup: Lookup, now: datetime,
+    joins: list[JoinSet] | None = None,
+) -> Predicate:  # fmt: skip
+    """A WHERE clause's predicate; each semi-join's :class:`JoinSet` is added to ``joins``."""
     if cond.op in ("AND", "OR", "NOT"):
-        parts = [_compile(query, obj, item, lookup, now) for item in cond.items]
+        parts = [_compile(query, obj, item, lookup, now, joins) for item in cond.items]
         if cond.op == "NOT":
             return lambda row: not parts[0](row)
         combine = all if cond.op == "AND" else any
         return lambda row: combine(p(row) for p in parts)
+    if cond.sub is not None:
+        from ._soql_semijoin import compile_semi_join  # it builds on this module
+
+        assert joins is not None, "semi-joins are compiled through compile_condition"
+        return compile_semi_join(query, obj, cond, lookup, now, joins)
     assert cond.ref is not None
     ref = cond.ref
     path = _bind(query, obj, ref)

@@ -18,27 +18,29 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from ._soql_aggregate import AggregatePlan, prepare_aggregate, run_aggregate
+from ._soql_ast import FieldRef, Query
 from ._soql_eval import (
     MAX_OFFSET,
     Lookup,
     Predicate,
     Row,
     _bind,
-    _compile,
     _Path,
     _project,
     _sort,
     resolve_sobject,
 )
 from ._soql_lexer import SoqlError, error_at
-from ._soql_parser import FieldRef, Query, parse
+from ._soql_parser import parse
+from ._soql_semijoin import Joined, compile_condition
 from ._soql_subquery import Child, attach_children, child_query, in_select_order
 from .schema import SObjectDef
 
-__all__ = ["Plan", "PlanCache", "compile_where", "execute", "prepare", "run"]
+__all__ = ["Plan", "PlanCache", "compile_where", "execute", "expand_fields", "prepare", "run"]
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,30 @@ class Plan:
     query: Query
     obj: SObjectDef
     paths: tuple[_Path, ...]
-    count_path: _Path | None
     order: tuple[tuple[_Path, bool, bool], ...]
     children: tuple[Child, ...] = ()  # parent-to-child subqueries, in the order written
+    aggregate: AggregatePlan | None = None  # GROUP BY or aggregate functions
+
+
+def expand_fields(query: Query, obj: SObjectDef) -> Query:
+    """``query`` with each ``FIELDS(...)`` replaced by the fields it names, in describe order.
+
+    The emulated objects have no custom fields: ``FIELDS(STANDARD)`` and ``FIELDS(ALL)``
+    name every field, ``FIELDS(CUSTOM)`` none.
+    """
+    if not query.fields_calls:
+        return query
+    fields: list[FieldRef] = []
+    before: list[int] = []  # before[i]: expanded fields preceding the i-th written field
+    for i in range(len(query.fields) + 1):
+        for call in query.fields_calls:
+            if call.at == i and call.kind != "CUSTOM":
+                fields.extend(FieldRef((f.name,), call.pos) for f in obj.fields)
+        before.append(len(fields))
+        if i < len(query.fields):
+            fields.append(query.fields[i])
+    return replace(query, fields=tuple(fields), fields_calls=(),
+                   subquery_at=tuple(before[at] for at in query.subquery_at))  # fmt: skip
 
 
 def prepare(query: Query, *, lookup: Lookup, now: datetime) -> tuple[Plan, Predicate | None]:
@@ -63,8 +86,16 @@ def prepare(query: Query, *, lookup: Lookup, now: datetime) -> tuple[Plan, Predi
     Raises:
         SoqlError: any name, type or range error.
     """
-    q = query
-    obj = resolve_sobject(q)
+    obj = resolve_sobject(query)
+    q = expand_fields(query, obj)
+    if q.offset is not None and q.offset > MAX_OFFSET:
+        raise SoqlError(
+            "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
+        )
+    if q.aggregate:
+        aggregate = prepare_aggregate(q, obj, now)
+        predicate = compile_condition(q, obj, q.where, lookup, now) if q.where else None
+        return Plan(q, obj, (), (), (), aggregate), predicate
     paths: list[_Path] = []
     seen: set[tuple[str, ...]] = set()
     for ref in q.fields:
@@ -76,10 +107,11 @@ def prepare(query: Query, *, lookup: Lookup, now: datetime) -> tuple[Plan, Predi
             )
         seen.add(key)
         paths.append(path)
-    count_path = _bind(q, obj, q.count) if isinstance(q.count, FieldRef) else None
-    predicate = _compile(q, obj, q.where, lookup, now) if q.where is not None else None
+    predicate = compile_condition(q, obj, q.where, lookup, now) if q.where is not None else None
     order = []
-    for ref, desc, nulls_last in q.order:
+    for item, desc, nulls_last in q.order:
+        assert isinstance(item, FieldRef)  # the parser allows aggregates in aggregate queries only
+        ref = item
         path = _bind(q, obj, ref)
         if path.target.type == "textarea":
             raise error_at(
@@ -89,10 +121,6 @@ def prepare(query: Query, *, lookup: Lookup, now: datetime) -> tuple[Plan, Predi
                 f"field '{path.target.name}' can not be sorted in a query call",
             )
         order.append((path, desc, nulls_last))
-    if q.offset is not None and q.offset > MAX_OFFSET:
-        raise SoqlError(
-            "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
-        )
     children: list[Child] = []
     for sub, at in zip(q.subqueries, q.subquery_at, strict=True):
         name, link, child_q = child_query(q, obj, sub)
@@ -100,7 +128,7 @@ def prepare(query: Query, *, lookup: Lookup, now: datetime) -> tuple[Plan, Predi
             raise error_at(q.text, sub.sobject_pos, "INVALID_FIELD",
                          f"duplicate field selected: {name}")  # fmt: skip
         children.append(Child(name, link, prepare(child_q, lookup=lookup, now=now)[0], at))
-    return Plan(q, obj, tuple(paths), count_path, tuple(order), tuple(children)), predicate
+    return Plan(q, obj, tuple(paths), tuple(order), tuple(children)), predicate
 
 
 def compile_where(plan: Plan, *, lookup: Lookup, now: datetime) -> Predicate | None:
@@ -110,7 +138,7 @@ def compile_where(plan: Plan, *, lookup: Lookup, now: datetime) -> Predicate | N
         SoqlError: a date literal out of the calendar's range at ``now``.
     """
     where = plan.query.where
-    return _compile(plan.query, plan.obj, where, lookup, now) if where is not None else None
+    return compile_condition(plan.query, plan.obj, where, lookup, now) if where else None
 
 
 def run(
@@ -126,20 +154,21 @@ def run(
 
     ``now`` is needed only by a subquery with a WHERE clause (its date literals).
     """
-    q, obj, order, count_path = plan.query, plan.obj, plan.order, plan.count_path
+    q, obj, order = plan.query, plan.obj, plan.order
     start = q.offset or 0
     end = None if q.limit is None else start + q.limit
+    if isinstance(predicate, Joined):  # read the semi-joins' ids once, before any row
+        predicate.fill(rows_for, lookup)
     # Without ORDER BY or an aggregate, stop reading rows once LIMIT + OFFSET are met.
-    enough = end if not order and count_path is None else None
+    enough = end if not order and plan.aggregate is None else None
     matched: list[Row] = []
     for row in rows_for(obj.name):
         if enough is not None and len(matched) >= enough:
             break
         if predicate is None or predicate(row):
             matched.append(row)
-    if count_path is not None:
-        n = sum(1 for r in matched if count_path.value(r, lookup) is not None)
-        return 1, [{"attributes": {"type": "AggregateResult"}, q.alias: n}]
+    if plan.aggregate is not None:
+        return run_aggregate(plan.aggregate, q, matched, lookup)
     matched = _sort(matched, order, lookup) if order else matched
     matched = matched[start:end]
     if q.count is True:
@@ -211,6 +240,8 @@ class PlanCache:
         """Remember the plan of ``text`` (the query the plan was made from)."""
         if len(text) > self._max_text or plan.query.text != text:
             return
+        if plan.aggregate is not None and plan.aggregate.volatile:
+            return  # its HAVING was compiled with this run's TODAY
         with self._lock:
             self._plans[text] = plan
             self._plans.move_to_end(text)

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from ._soql_ast import Query
 from ._soql_eval import Lookup, Predicate, Row, _Path, _project, _sort
 from ._soql_lexer import error_at
-from ._soql_parser import Query
 from .schema import SObjectDef, child_relationships, normalize_id
 
 if TYPE_CHECKING:

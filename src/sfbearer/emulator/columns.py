@@ -16,7 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 from sfbearer.emulator._objects import NUMBER_TYPES, STRING_TYPES, FieldDef, SObjectDef
-from sfbearer.emulator._soql_parser import FieldRef, parse
+from sfbearer.emulator._soql_ast import Aggregate, FieldRef, Query
+from sfbearer.emulator._soql_parser import parse
+from sfbearer.emulator._soql_plan import expand_fields
 from sfbearer.emulator.schema import child_relationships, get_sobject
 
 __all__ = ["column_metadata"]
@@ -78,6 +80,44 @@ def _strip_self(obj: SObjectDef, ref: FieldRef) -> tuple[str, ...]:
     return parts
 
 
+def _aggregate_metadata(query: Query, obj: SObjectDef) -> dict[str, Any]:
+    """An aggregate query's columns: one flat column per item, named as in its records."""
+    columns: list[dict[str, Any]] = []
+    unnamed = 0
+    for item in query.select:
+        if isinstance(item, Aggregate):
+            name = item.alias or f"expr{unnamed}"
+            unnamed += item.alias is None
+            target = _target(obj, _strip_self(obj, item.ref))
+            ftype = {"COUNT": "int", "COUNT_DISTINCT": "int", "SUM": "double", "AVG": "double"}
+            kind = ftype.get(item.func, target.type if target else "string")
+            columns.append(_column(name, aggregate=True, apexType=_APEX_TYPES.get(kind, "String"),
+                                   numberType=kind in NUMBER_TYPES, displayName=item.text))  # fmt: skip
+        else:
+            target = _target(obj, _strip_self(obj, item))
+            fallback = _column(item.parts[-1])
+            column = _field_column(target) if target is not None else fallback
+            column.update(columnName=item.alias or column["columnName"], displayName=item.text,
+                          insertable=False, updatable=False)  # fmt: skip
+            columns.append(column)
+    return {
+        "columnMetadata": columns,
+        "entityName": obj.name,
+        "groupBy": bool(query.group_by),
+        "idSelected": False,
+        "keyPrefix": obj.key_prefix,
+    }
+
+
+def _target(obj: SObjectDef, parts: tuple[str, ...]) -> FieldDef | None:
+    """The field a path ends on (the query was already checked)."""
+    current: SObjectDef | None = obj
+    for part in parts[:-1]:
+        rel = current.relationship(part) if current is not None else None
+        current = get_sobject(rel.reference_to[0]) if rel is not None else None
+    return current.field(parts[-1]) if current is not None else None
+
+
 def column_metadata(soql: str) -> dict[str, Any]:
     """The ``columns=true`` answer for a query the caller has already checked.
 
@@ -92,16 +132,9 @@ def column_metadata(soql: str) -> dict[str, Any]:
     if obj is None:
         raise ValueError("column_metadata needs a checked query")
     columns: list[dict[str, Any]] = []
-    if isinstance(query.count, FieldRef):
-        columns.append(
-            _column(
-                query.alias,
-                aggregate=True,
-                apexType="Integer",
-                numberType=True,
-                displayName=f"COUNT({query.count.text})",
-            )
-        )
+    if query.aggregate:
+        return _aggregate_metadata(query, obj)
+    query = expand_fields(query, obj)
     for ref in query.fields:
         _add_path(columns, obj, _strip_self(obj, ref))
     for sub in query.subqueries:
