@@ -26,6 +26,11 @@ VALID = [
     "SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:30 AND IsDeleted = false",
     "SELECT COUNT(Id) n FROM Account WHERE CreatedDate > 2020-01-01T00:00:00Z",
     "SELECT Name FROM Account WHERE Name NOT IN ('a\\'b', 'c\\\\d') ORDER BY AnnualRevenue, Name ASC",
+    "SELECT Name n, COUNT(Id), SUM(AnnualRevenue) s FROM Account GROUP BY Name HAVING COUNT(Id) > 0 ORDER BY COUNT(Id) DESC LIMIT 3",
+    "SELECT Account.Name, MAX(Birthdate), COUNT_DISTINCT(LastName) FROM Contact GROUP BY Account.Name",
+    "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE LastName = 'X') AND Id NOT IN (SELECT AccountId FROM Contact)",
+    "SELECT FIELDS(ALL) FROM Account WITH SECURITY_ENFORCED LIMIT 200 FOR VIEW",
+    "SELECT Name, FIELDS(CUSTOM), (SELECT FIELDS(STANDARD) FROM Contacts) FROM Account LIMIT 1 FOR UPDATE",
 ]
 VOCAB = [
     "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "LIMIT", "OFFSET",
@@ -34,6 +39,10 @@ VOCAB = [
     "'x'", "'%a_'", "'\\'", "1", "-2.5", "99999999999", "2026-01-01", "2026-01-01T00:00:00Z",
     "TODAY", "LAST_N_DAYS:3", "N_DAYS_AGO:", ":x", "'", "\\", "AnnualRevenue", "Birthdate",
     "CreatedDate", "IsDeleted", "Description", "LastName", "AccountId",
+    "GROUP", "HAVING", "SUM(AnnualRevenue)", "COUNT(Id)", "AVG(", "MIN(Name)", "MAX",
+    "COUNT_DISTINCT(LastName)", "expr0", "total", "FIELDS(ALL)", "FIELDS(", "STANDARD", "CUSTOM",
+    "WITH", "SECURITY_ENFORCED", "FOR", "VIEW", "UPDATE", "REFERENCE", "(SELECT AccountId FROM Contact)",
+    "(SELECT Id FROM Contacts)", "(SELECT", "200",
 ]  # fmt: skip
 
 
@@ -92,3 +101,13 @@ def test_mutated_valid_queries(text: str) -> None:
 def test_valid_seeds_run() -> None:
     for text in VALID:
         execute(text, lambda s: ROWS.get(s, []), now=NOW, lookup=lambda s, i: None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(VOCAB), max_size=12))
+def test_aggregate_and_semi_join_soup(tokens: list[str]) -> None:
+    """Random tails after each new construct: only answers or SoqlErrors."""
+    tail = " ".join(tokens)
+    _run("SELECT Name, COUNT(Id) FROM Account GROUP BY " + tail)
+    _run("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact " + tail)
+    _run("SELECT FIELDS(ALL) FROM Account " + tail)

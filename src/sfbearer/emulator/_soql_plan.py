@@ -62,8 +62,7 @@ class Plan:
 def expand_fields(query: Query, obj: SObjectDef) -> Query:
     """``query`` with each ``FIELDS(...)`` replaced by the fields it names, in describe order.
 
-    The emulated objects have no custom fields: ``FIELDS(STANDARD)`` and ``FIELDS(ALL)``
-    name every field, ``FIELDS(CUSTOM)`` none.
+    A custom field is one whose name ends in ``__c``, as in Salesforce.
     """
     if not query.fields_calls:
         return query
@@ -71,8 +70,9 @@ def expand_fields(query: Query, obj: SObjectDef) -> Query:
     before: list[int] = []  # before[i]: expanded fields preceding the i-th written field
     for i in range(len(query.fields) + 1):
         for call in query.fields_calls:
-            if call.at == i and call.kind != "CUSTOM":
-                fields.extend(FieldRef((f.name,), call.pos) for f in obj.fields)
+            if call.at == i:
+                fields.extend(FieldRef((f.name,), call.pos) for f in obj.fields
+                              if call.kind == "ALL" or (call.kind == "CUSTOM") == f.name.endswith("__c"))  # fmt: skip
         before.append(len(fields))
         if i < len(query.fields):
             fields.append(query.fields[i])
