@@ -94,6 +94,7 @@ def test_no_rows_without_group_by_is_one_row_with_group_by_none() -> None:
 
 def test_count_alone_is_unchanged() -> None:
     assert run("SELECT COUNT() FROM Account") == (4, [])
+    assert refused("SELECT COUNT() FROM Account GROUP BY Type").error_code == "MALFORMED_QUERY"
     assert run("SELECT COUNT() FROM Contact WHERE AccountId = null") == (1, [])
 
 

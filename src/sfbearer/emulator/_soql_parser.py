@@ -230,7 +230,7 @@ class _Parser:
     def check_select(self, q: Query, kind: str, select_tok: Token, aliases: list[Token]) -> None:
         if aliases and not q.aggregate:  # an alias names a column of an AggregateResult
             raise self.fail(aliases[0])
-        if q.aggregate and (q.subqueries or q.fields_calls):
+        if q.aggregate and (q.subqueries or q.fields_calls or q.count):
             raise self.fail(select_tok)
         for key, _, _ in q.order:
             if isinstance(key, Aggregate) and not q.aggregate:
