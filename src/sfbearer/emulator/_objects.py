@@ -53,32 +53,60 @@ class FieldDef:
     required: bool = False  # must be given on create (Salesforce: not nillable, no default)
     reference_to: tuple[str, ...] = ()
     picklist: tuple[str, ...] = ()
+    custom: bool = False  # a custom field (``Name__c``), declared per org
+    external_id: bool = False  # usable to upsert and look records up by
+    unique: bool = False  # no two live rows share a value (text: in any letter case)
+    scale: int | None = None  # digits after the point (numbers); None: the type's default
 
     @property
     def relationship_name(self) -> str | None:
-        """``Account`` for ``AccountId``: the name used in ``Account.Name`` paths."""
-        if self.type == "reference" and self.name.endswith("Id"):
+        """``Account`` for ``AccountId``, ``Parent__r`` for ``Parent__c``: the name used in
+        ``Account.Name`` paths."""
+        if self.type != "reference":
+            return None
+        if self.name.endswith("Id"):
             return self.name[:-2]
-        return None
+        return self.name[:-3] + "__r" if self.name.endswith("__c") else None
+
+    @property
+    def id_lookup(self) -> bool:
+        """Whether records can be found by this field (describe's ``idLookup``)."""
+        return self.name in ("Id", "Name", "Username") or self.external_id
 
     def describe(self) -> dict[str, object]:
         """This field's entry in a describe result."""
+        scale = self.scale if self.scale is not None else 2 if self.type == "currency" else 0
         return {
-            "name": self.name, "label": self.label or field_label(self.name), "type": self.type,
-            "soapType": _SOAP_TYPES.get(self.type, "xsd:string"), "length": self.length,
-            "byteLength": self.length * 3, "nillable": self.nillable,
-            "createable": self.createable, "updateable": self.updateable,
-            "filterable": self.type != "textarea", "sortable": self.type != "textarea",
-            "defaultedOnCreate": not self.nillable and not self.required, "custom": False,
-            "unique": False, "idLookup": self.name in ("Id", "Name", "Username"),
-            "referenceTo": list(self.reference_to), "relationshipName": self.relationship_name,
+            "aggregatable": self.type != "textarea", "aiPredictionField": False,
+            "autoNumber": False, "byteLength": self.length * 3, "calculated": False,
+            "calculatedFormula": None, "cascadeDelete": False, "caseSensitive": False,
+            "compoundFieldName": None, "controllerName": None, "createable": self.createable,
+            "custom": self.custom, "defaultValue": None, "defaultValueFormula": None,
+            "defaultedOnCreate": not self.nillable and not self.required,
+            "dependentPicklist": False, "deprecatedAndHidden": False,
+            "digits": 9 if self.type == "int" else 0, "displayLocationInDecimal": False,
+            "encrypted": False, "externalId": self.external_id, "extraTypeInfo": None,
+            "filterable": self.type != "textarea", "filteredLookupInfo": None,
+            "formulaTreatNullNumberAsZero": False,
+            "groupable": self.type not in ("textarea", "double", "currency", "percent", "datetime"),
+            "highScaleNumber": False, "htmlFormatted": False, "idLookup": self.id_lookup,
+            "inlineHelpText": None, "label": self.label or field_label(self.name),
+            "length": self.length, "mask": None, "maskType": None, "name": self.name,
+            "nameField": self.name == "Name", "namePointing": False,
+            "nillable": self.nillable, "permissionable": self.custom and self.nillable,
             "picklistValues": [
-                {"active": True, "defaultValue": False, "label": v, "value": v}
+                {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
                 for v in self.picklist
             ],
-            "precision": 18 if self.type in ("currency", "double") else 0,
-            "scale": 2 if self.type == "currency" else 0,
-            "digits": 9 if self.type == "int" else 0,
+            "polymorphicForeignKey": False,
+            "precision": 18 if self.type in ("currency", "double", "percent") else 0,
+            "queryByDistance": False, "referenceTargetField": None,
+            "referenceTo": list(self.reference_to), "relationshipName": self.relationship_name,
+            "relationshipOrder": None, "restrictedDelete": False, "restrictedPicklist": False,
+            "scale": scale, "searchPrefilterable": False, "soapType": _SOAP_TYPES.get(
+                self.type, "xsd:string"), "sortable": self.type != "textarea",
+            "type": self.type, "unique": self.unique, "updateable": self.updateable,
+            "writeRequiresMasterRead": False,
         }  # fmt: skip
 
 

@@ -31,6 +31,7 @@ class Context:
     jti_cache: JtiCache
     logins: LoginWindow
     records: Any = None
+    custom_fields: Any = None  # the state file's custom fields (a CustomFieldStore)
     base_url: str = "http://127.0.0.1"
     _audiences: frozenset[str] = field(default_factory=frozenset)
 

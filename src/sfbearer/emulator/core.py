@@ -243,6 +243,16 @@ class Emulator:
             active=active, email=email,
         )  # fmt: skip
 
+    def add_field(self, object: str, name: str, type: str = "string", **options: Any) -> None:
+        """Add a custom field to Account, Contact, Opportunity or Case (see
+        :func:`.ops.add_field` for ``options``: ``length``, ``external_id``, ``unique``...).
+
+        Example:
+            >>> with Emulator() as sf:  # doctest: +SKIP
+            ...     sf.add_field("Account", "External_Id__c", "string", external_id=True)
+        """
+        ops.add_field(self.ctx, object=object, name=name, type=type, **options)
+
     def update_user(self, username: str, **changes: Any) -> UserRecord:
         """Change some settings of a user (``active=False``...)."""
         user = self.ctx.registry.update_user(username, **changes)

@@ -29,6 +29,7 @@ __all__ = [
 
 def attach_records(ctx: Context) -> None:
     """Open the record store on the org's database and give it every registered user."""
+    from sfbearer.emulator.custom_fields import CustomFieldStore
     from sfbearer.emulator.records import RecordStore
 
     ctx.records = RecordStore(
@@ -39,6 +40,8 @@ def attach_records(ctx: Context) -> None:
         org_name=ctx.config.org_name,
         is_sandbox=ctx.config.sandbox,
     )
+    ctx.custom_fields = CustomFieldStore(ctx.db)
+    ctx.records.schema = ctx.custom_fields.load()
     for user in ctx.registry.list_users():
         sync_user(ctx, user)
 

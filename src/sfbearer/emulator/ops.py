@@ -16,6 +16,7 @@ from sfbearer.emulator.registry import AppRecord, RegistryError, UserRecord
 __all__ = [
     "CertificateSource",
     "add_app",
+    "add_field",
     "add_user",
     "authorize",
     "certificate_pem",
@@ -95,6 +96,41 @@ def add_user(
     return user
 
 
+def add_field(
+    ctx: Context,
+    *,
+    object: str,
+    name: str,
+    type: str = "string",
+    **options: Any,
+) -> dict[str, Any]:
+    """Add a custom field to a standard object of the org (kept in its state file).
+
+    ``options``: ``label``, ``length``, ``values`` (picklist), ``reference_to`` (lookup),
+    ``external_id``, ``unique``, ``required``, ``scale``. Adding a field that exists with the
+    same definition changes nothing (so a seed can be applied at every start).
+
+    Raises:
+        RegistryError: a definition Salesforce would refuse, or another field of that name.
+    """
+    from sfbearer.emulator.custom_fields import custom_field
+
+    sobject, fdef = custom_field(object, name, type, **options)
+    schema = ctx.records.schema
+    existing = schema.get(sobject).field(fdef.name)
+    if existing is not None and existing == fdef:
+        return field_summary(sobject, existing)
+    ctx.records.schema = ctx.custom_fields.add(schema, (sobject, fdef))
+    return field_summary(sobject, fdef)
+
+
+def field_summary(sobject: str, fdef: Any) -> dict[str, Any]:
+    """A custom field as the admin API and ``add-field --json`` show it."""
+    return {"object": sobject, "name": fdef.name, "type": fdef.type, "length": fdef.length,
+            "external_id": fdef.external_id, "unique": fdef.unique, "required": fdef.required,
+            "reference_to": list(fdef.reference_to), "values": list(fdef.picklist)}  # fmt: skip
+
+
 def authorize(
     ctx: Context,
     *,
@@ -125,6 +161,7 @@ def describe_state(ctx: Context) -> dict[str, Any]:
         "validation": ctx.config.validation,
         "apps": [a.to_dict() for a in ctx.registry.list_apps()],
         "users": [u.to_dict() for u in ctx.registry.list_users()],
+        "custom_fields": [field_summary(o, f) for o, f in ctx.records.schema.custom],
     }
 
 

@@ -26,6 +26,8 @@ from datetime import datetime, timedelta
 from ._cursors import QueryCursors
 from ._integrity import check_references
 from ._objects import complete_row, delete_plan, user_fields
+from ._setup_rows import SetupRows
+from .custom_fields import STANDARD, OrgSchema, uses_schema
 from .schema import (
     ApiErrorResponse,
     SObjectDef,
@@ -64,7 +66,7 @@ def _not_found() -> ApiErrorResponse:
     return ApiErrorResponse(404, "NOT_FOUND", _NOT_FOUND)
 
 
-class RecordStore:
+class RecordStore(SetupRows):
     """sObject records of one emulated org.
 
     Args:
@@ -99,6 +101,7 @@ class RecordStore:
         self._cache_version: tuple[object, int] | None = None
         self._generation = 0
         self._plans = PlanCache()
+        self._schema = STANDARD
         self._version_cursor = conn.cursor()  # one cursor for the per-query version check
         self.org_id = org_id
         with lock:
@@ -149,10 +152,22 @@ class RecordStore:
             lists = self._cache[sobject] = ([r for r, _ in rows], [r for r, d in rows if not d])
         return lists[0] if include_deleted else lists[1]
 
+    @uses_schema
     def rows(self, sobject: str, *, include_deleted: bool) -> list[dict[str, object]]:
         """Every stored row of a type (canonical name), oldest first; read-only."""
         with self._lock:
             return self._rows(sobject, include_deleted)
+
+    @property
+    def schema(self) -> OrgSchema:
+        """The org's sObject types (standard, with its custom fields); every method uses it."""
+        return self._schema
+
+    @schema.setter
+    def schema(self, schema: OrgSchema) -> None:
+        with self._lock:
+            self._schema = schema
+            self._plans = PlanCache()  # a plan may list every field (FIELDS(ALL))
 
     def invalidate(self) -> None:
         """Forget the rows kept between writes: for changes made to the table behind the
@@ -227,55 +242,9 @@ class RecordStore:
             )
         return obj
 
-    # --- setup rows --------------------------------------------------------------------------
-
-    def _named_id(self, sobject: str, prefix: str, name: str, extra: dict[str, object]) -> str:
-        with self._lock:
-            for row in self._rows(sobject, False):
-                if str(row.get("Name") or "").lower() == name.lower():
-                    return str(row["Id"])
-            seq = int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM sobject_records")
-                      .fetchone()[0])  # fmt: skip
-            record_id = make_id(prefix, 500_000 + seq)  # apart from data rows' numbers
-            self._upsert(sobject, record_id, {"Name": name, **extra})
-            return record_id
-
-    def ensure_profile(self, name: str) -> str:
-        """The id of the Profile called ``name``, creating it when missing."""
-        return self._named_id("Profile", "00e", name, {"UserType": "Standard"})
-
-    def ensure_permission_set(self, name: str) -> str:
-        """The id of the PermissionSet called ``name``, creating it when missing."""
-        return self._named_id("PermissionSet", "0PS", name, {"Label": name,
-                                                             "IsOwnedByProfile": False})  # fmt: skip
-
-    def add_user_record(
-        self,
-        user_id: str,
-        username: str,
-        *,
-        profile: str = "Standard User",
-        first_name: str | None = None,
-        last_name: str | None = None,
-        email: str | None = None,
-        is_active: bool = True,
-    ) -> None:
-        """Create or update the User row of a user the emulator knows (same id as its registry).
-
-        Raises:
-            ValueError: ``user_id`` is not a User id.
-        """
-        full = normalize_id(user_id)
-        if full is None or not full.startswith("005"):
-            raise ValueError("a User id starts with 005 and has 15 or 18 characters")
-        with self._lock:
-            last = last_name or username.split("@")[0][:80] or "User"
-            fields = user_fields(username, first_name, last, email, is_active,
-                                       self.ensure_profile(profile))  # fmt: skip
-            self._upsert("User", full, fields)
-
     # --- CRUD --------------------------------------------------------------------------------
 
+    @uses_schema
     def create(self, sobject: str, data: object, *, user_id: str = AUTOMATED_USER_ID) -> str:
         """Insert a record and return its 18-character id.
 
@@ -290,6 +259,7 @@ class RecordStore:
                 values["OwnerId"] = user_id
             return self._insert(obj, values, user_id)
 
+    @uses_schema
     def get(
         self, sobject: str, record_id: str, fields: Sequence[str] | None = None, *,
         api_version: str = "68.0",
@@ -314,6 +284,7 @@ class RecordStore:
         out.update((name, row.get(name)) for name in names)
         return out
 
+    @uses_schema
     def update(
         self, sobject: str, record_id: str, data: object, *, user_id: str = AUTOMATED_USER_ID
     ) -> None:
@@ -337,6 +308,7 @@ class RecordStore:
             )
             self.invalidate()
 
+    @uses_schema
     def delete(self, sobject: str, record_id: str, *, user_id: str = AUTOMATED_USER_ID) -> None:
         """Soft-delete a record: gone from ``query``, still seen by ``queryAll``.
 
@@ -364,6 +336,7 @@ class RecordStore:
 
     # --- queries -----------------------------------------------------------------------------
 
+    @uses_schema
     def query(
         self, soql: str, *, include_deleted: bool = False, batch_size: int = MAX_BATCH_SIZE,
         api_version: str = "68.0",
@@ -404,6 +377,7 @@ class RecordStore:
                 return {"totalSize": total, "done": True, "records": records}
             return self._cursors.open(records, batch_size, api_version)
 
+    @uses_schema
     def query_more(self, locator: str) -> dict[str, object]:
         """The next page of a query: ``locator`` is the last part of ``nextRecordsUrl``.
 

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from sfbearer.emulator import composite, data, replication
 from sfbearer.emulator._composite_request import Reply
 from sfbearer.emulator.context import LATEST_VERSION, Context
+from sfbearer.emulator.custom_fields import schema_in_use
 from sfbearer.emulator.oauth import bearer_token
 from sfbearer.emulator.schema import ApiErrorResponse
 from sfbearer.emulator.sessions import Session
@@ -266,7 +267,8 @@ async def _api(request: Request) -> Response:
     if not parts:
         return JsonResponse(versions())
     try:
-        response = await _dispatch(request, ctx, parts)
+        with schema_in_use(ctx.records.schema):  # the org's custom fields, for the request
+            response = await _dispatch(request, ctx, parts)
     except ApiErrorResponse as exc:
         response = JsonResponse(exc.body(), exc.status)
     # Appended as MutableHeaders would append it (no response here carries it already).

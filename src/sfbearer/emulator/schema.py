@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from ._objects import (
     DERIVED,
     NAMED,
-    OBJECTS,
     SOBJECTS,
     FieldDef,
     SObjectDef,
@@ -33,6 +32,7 @@ from ._objects import (
 )
 from ._objects import NUMBER_TYPES as NUMBER_TYPES
 from ._objects import STRING_TYPES as STRING_TYPES
+from .custom_fields import active_schema as _active
 
 __all__ = [
     "SOBJECTS",
@@ -200,8 +200,9 @@ SObjectDef.__module__ = __name__
 
 
 def get_sobject(name: str) -> SObjectDef | None:
-    """The sObject type called ``name`` in any letter case, or None."""
-    return SOBJECTS.get(name.lower())
+    """The sObject type called ``name`` in any letter case, or None: a standard type, with the
+    custom fields of the org whose schema is in use (see :mod:`.custom_fields`)."""
+    return _active().get(name)
 
 
 def describe(name: str, *, api_version: str = "68.0") -> dict[str, object] | None:
@@ -221,7 +222,7 @@ def describe_global(*, api_version: str = "68.0") -> dict[str, object]:
     return {
         "encoding": "UTF-8",
         "maxBatchSize": 200,
-        "sobjects": [_global_entry(o, api_version) for o in OBJECTS],
+        "sobjects": [_global_entry(o, api_version) for o in _active().objects()],
     }
 
 

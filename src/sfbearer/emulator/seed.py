@@ -1,4 +1,4 @@
-"""Seed files: apps, users, authorizations and records to load at start (TOML or JSON).
+"""Seed files: apps, users, authorizations, custom fields and records to load at start (TOML or JSON).
 
 Example (TOML)::
 
@@ -18,8 +18,17 @@ Example (TOML)::
     app = "ci"
     profile = "Integration User"
 
+    [[fields]]                            # a custom field (kept in the state file)
+    object = "Account"
+    name = "External_Id__c"
+    type = "string"                       # text, email, number, checkbox, date, lookup...
+    length = 40
+    external_id = true                    # upsert and look records up by it
+    unique = true
+
     [[records.Account]]
     Name = "Acme"
+    External_Id__c = "ACME-1"
 """
 
 from __future__ import annotations
@@ -39,6 +48,8 @@ _APP_KEYS = {"name", "certificate", "scopes", "policy", "session_timeout", "cons
              "installed", "profiles", "permission_sets"}  # fmt: skip
 _USER_KEYS = {"username", "profile", "permission_sets", "active", "email"}
 _AUTH_KEYS = {"app", "profile", "permission_set", "user"}
+_FIELD_KEYS = {"object", "name", "type", "label", "length", "values", "reference_to",
+               "external_id", "unique", "required", "scale"}  # fmt: skip
 
 
 class SeedError(ValueError):
@@ -75,8 +86,8 @@ def _entries(data: dict[str, Any], key: str, allowed: set[str]) -> list[dict[str
 
 
 def apply_seed(ctx: Context, data: dict[str, Any], *, base_dir: Path | None = None) -> None:
-    """Create the apps, users, authorizations and records a seed describes."""
-    unknown = set(data) - {"apps", "users", "authorizations", "records"}
+    """Create the apps, users, authorizations, custom fields and records a seed describes."""
+    unknown = set(data) - {"apps", "users", "authorizations", "fields", "records"}
     if unknown:
         raise SeedError(f"unknown seed section(s): {', '.join(sorted(unknown))}")
     try:
@@ -89,6 +100,8 @@ def apply_seed(ctx: Context, data: dict[str, Any], *, base_dir: Path | None = No
             ops.add_user(ctx, **user)
         for auth in _entries(data, "authorizations", _AUTH_KEYS):
             ops.authorize(ctx, **auth)
+        for custom in _entries(data, "fields", _FIELD_KEYS):
+            ops.add_field(ctx, **custom)
     except (RegistryError, TypeError) as exc:
         raise SeedError(f"seed: {exc}") from None
     records = data.get("records", {})
