@@ -22,6 +22,7 @@ from typing import Literal
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sfbearer._exceptions import CertificateError, KeyFileError, SfBearerError
+from sfbearer._files import read_head
 from sfbearer.keys import (
     MIN_KEY_SIZE,
     CertificateInfo,
@@ -30,6 +31,7 @@ from sfbearer.keys import (
     key_matches_certificate,
     load_certificate,
     load_private_key,
+    public_material_kind,
 )
 
 __all__ = [
@@ -184,9 +186,12 @@ def check_key_files(
     """
     current = now or dt.datetime.now(dt.UTC)
     key_file, cert_file = Path(key_path), Path(cert_path)
-    findings = [_check_permissions(key_file)]
     key_finding, key = _check_key(key_file, passphrase)
-    findings.append(key_finding)
+    head = read_head(key_file)
+    if head is not None and public_material_kind(head) is not None:
+        findings = [key_finding]  # the wrong file: its mode is beside the point
+    else:
+        findings = [_check_permissions(key_file), key_finding]
     public_key = key.public_key() if key is not None else None
     findings.extend(_check_pair(public_key, cert_file, current, warn_days, "this key"))
     return findings

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from sfbearer._exceptions import KeyFileError
-from sfbearer._files import atomic_write, exclusive_write, read_bounded
+from sfbearer._files import atomic_write, exclusive_write, read_bounded, read_head
 
 # certificates live in their own module; they are part of this module's public surface
 from sfbearer.certificates import (
@@ -55,6 +55,8 @@ __all__ = [
     "load_private_key_pem",
     "make_self_signed_certificate",
     "private_key_pem",
+    "public_material_kind",
+    "refuse_public_material",
     "verify_rs256",
     "write_key_pair",
 ]
@@ -165,6 +167,67 @@ def _as_bytes(passphrase: Passphrase) -> bytes:
     return passphrase.encode() if isinstance(passphrase, str) else passphrase
 
 
+_PUBLIC_PEM_BLOCKS = (
+    (b"-----BEGIN CERTIFICATE REQUEST", "a certificate signing request"),
+    (b"-----BEGIN NEW CERTIFICATE REQUEST", "a certificate signing request"),
+    (b"-----BEGIN CERTIFICATE", "a certificate"),
+    (b"-----BEGIN TRUSTED CERTIFICATE", "a certificate"),
+    (b"-----BEGIN PUBLIC KEY", "a public key"),
+    (b"-----BEGIN RSA PUBLIC KEY", "a public key"),
+)
+
+
+def public_material_kind(data: bytes) -> str | None:
+    """What ``data`` holds when it is public material offered as a private key, else None.
+
+    ``"a certificate"``, ``"a certificate signing request"``, ``"a public key"`` or
+    ``"an OpenSSH public key"``; a PEM file that also holds a private key block is not.
+
+    Example:
+        >>> public_material_kind(b"-----BEGIN CERTIFICATE-----\\nMII...")
+        'a certificate'
+        >>> public_material_kind(b"-----BEGIN PRIVATE KEY-----\\nMII...") is None
+        True
+    """
+    if b"-----BEGIN" in data:
+        if b"PRIVATE KEY-----" in data:
+            return None
+        for marker, kind in _PUBLIC_PEM_BLOCKS:
+            if marker in data:
+                return kind
+        return None
+    if data.lstrip().startswith((b"ssh-rsa ", b"ssh-ed25519 ", b"ecdsa-sha2-", b"ssh-dss ")):
+        return "an OpenSSH public key"
+    if data[:1] == b"\x30":  # DER: a SEQUENCE, as a certificate is
+        from cryptography import x509
+
+        try:
+            x509.load_der_x509_certificate(data)
+        except ValueError:
+            return None
+        return "a certificate"
+    return None
+
+
+def refuse_public_material(data: bytes, source: str) -> None:
+    """Raise :class:`KeyFileError` when ``data`` is a certificate, CSR or public key.
+
+    Checked before anything else (permissions included): the file is the wrong one, and
+    ``chmod 600`` would not make it right.
+    """
+    kind = public_material_kind(data)
+    if kind is None:
+        return
+    if kind == "a certificate":
+        hint = "pass the private key (server.key); the certificate goes to Salesforce"
+    else:
+        hint = (
+            "pass the private key (server.key) this came from; sfbearer keys show FILE says "
+            "what a file holds"
+        )
+    raise KeyFileError(f"{source} holds {kind}, not a private key", hint=hint)
+
+
 def check_key_file_permissions(path: str | os.PathLike[str]) -> None:
     """Refuse a key file that group or others can read or write (checked through symlinks).
 
@@ -184,6 +247,9 @@ def check_key_file_permissions(path: str | os.PathLike[str]) -> None:
         raise KeyFileError(f"cannot read key file {p}: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
         raise KeyFileError(f"key file {p} is not a regular file")
+    head = read_head(p, _MAX_KEY_FILE_BYTES)
+    if head:  # a certificate offered as the key is refused before its (harmless) mode
+        refuse_public_material(head, str(p))
     mode = stat.S_IMODE(st.st_mode)
     if mode & 0o077:
         target = os.path.realpath(p)
@@ -266,22 +332,16 @@ def _parse_private_key(data: bytes, passphrase: Passphrase, *, source: str) -> r
     pem = b"-----BEGIN" in data
     # A PEM file may carry text before the block ("Bag Attributes" from openssl pkcs12) or a
     # certificate beside the key; what matters is whether a private key block is present.
+    refuse_public_material(data, source)
     if pem and b"PRIVATE KEY-----" not in data:
-        if b"-----BEGIN CERTIFICATE" in data:
-            raise KeyFileError(
-                f"{source} holds a certificate, not a private key",
-                hint="pass the private key (server.key); the certificate goes to Salesforce",
-            )
-        if b"-----BEGIN PUBLIC KEY" in data or b"-----BEGIN RSA PUBLIC KEY" in data:
-            raise KeyFileError(f"{source} holds a public key, not a private key")
-        raise KeyFileError(f"{source} does not hold a PEM private key")
+        raise KeyFileError(
+            f"{source} does not hold a PEM private key", hint=_not_a_key_hint(source)
+        )
     if pem and b"-----BEGIN OPENSSH PRIVATE KEY" in data:
         raise KeyFileError(
             f"{source} is an OpenSSH-format key",
             hint="convert it: ssh-keygen -p -m PKCS8 -f KEYFILE (or generate one: sfbearer keys new)",
         )
-    if not pem and data.lstrip().startswith((b"ssh-rsa ", b"ssh-ed25519 ", b"ecdsa-sha2-")):
-        raise KeyFileError(f"{source} holds an OpenSSH public key, not a private key")
     encrypted = is_encrypted_private_key(data)
     pw = _as_bytes(passphrase) or None
     if encrypted and pw is None:
