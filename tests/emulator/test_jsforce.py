@@ -133,6 +133,22 @@ const step = async (out, name, fn) => {
   });
   await step(out, "limits", async () => (await conn.limits()).DailyApiRequests.Max);
   await step(out, "badQuery", async () => (await conn.query("SELECT Id FROM Nope")).totalSize);
+  // Upserts by an external id field: one record (sObject Rows by External ID), then several
+  // (the sObject Collections upsert).
+  await step(out, "upsertOne", async () => {
+    const a = await conn.sobject("Account").upsert({ Name: "Upserted", Erp_Id__c: "J-1" }, "Erp_Id__c");
+    const b = await conn.sobject("Account").upsert({ Name: "Upserted 2", Erp_Id__c: "j-1" }, "Erp_Id__c");
+    return { first: [a.success, a.created], second: [b.success, b.created], sameId: a.id === b.id };
+  });
+  await step(out, "upsertMany", async () => {
+    const r = await conn.sobject("Account").upsert(
+      [{ Name: "Upserted 3", Erp_Id__c: "J-1" }, { Name: "Upserted 4", Erp_Id__c: "J-2" }], "Erp_Id__c");
+    return r.map((x) => [x.success, x.created]);
+  });
+  await step(out, "upserted", async () =>
+    (await conn.query("SELECT Name FROM Account WHERE Erp_Id__c != null ORDER BY Name")).records.map((x) => x.Name));
+  await step(out, "aggregate", async () =>
+    (await conn.query("SELECT COUNT(Id) n FROM Account WHERE Erp_Id__c != null")).records[0].n);
 
   const token = JSON.parse(tokenJson);
   const fromToken = new jsforce.Connection({ instanceUrl: token.instance_url, accessToken: token.access_token });
@@ -200,6 +216,7 @@ def run(
         sf.authorize(app="jsforce", user=USERNAME)
         for name in ("Beta", "Alpha"):
             sf.records.create("Account", {"Name": name})
+        sf.add_field("Account", "Erp_Id__c", "string", external_id=True, unique=True)
         with JWTBearerCredentials(
             client_id=app.consumer_key,
             username=USERNAME,
@@ -299,9 +316,17 @@ def test_describe_identity_limits_and_errors(run: tuple[Emulator, dict[str, Any]
     assert out["badQuery"]["errorCode"] == "INVALID_TYPE"
 
 
+def test_upsert_by_external_id(run: tuple[Emulator, dict[str, Any]]) -> None:
+    _, out = run
+    assert out["upsertOne"] == {"first": [True, True], "second": [True, False], "sameId": True}
+    assert out["upsertMany"] == [[True, False], [True, True]]
+    assert out["upserted"] == ["Upserted 3", "Upserted 4"]
+    assert out["aggregate"] == 2
+
+
 def test_connection_from_an_sfbearer_token(run: tuple[Emulator, dict[str, Any]]) -> None:
     _, out = run
-    assert out["tokenQuery"] == 2
+    assert out["tokenQuery"] == 4  # Alpha, Beta and the two upserted
     assert out["tokenIdentity"] == {"username": USERNAME, "user_id": out["authorize"]["id"]}
 
 
@@ -309,7 +334,7 @@ def test_logout_revokes_only_jsforces_session(run: tuple[Emulator, dict[str, Any
     _, out = run
     assert out["logout"] is True
     assert out["afterLogout"]["errorCode"] == "INVALID_SESSION_ID"
-    assert out["otherAfterLogout"] == 2  # sfbearer's own session is untouched
+    assert out["otherAfterLogout"] == 4  # sfbearer's own session is untouched
 
 
 def test_resources_by_version_name_the_callers_identity(key_pair: KeyPair) -> None:

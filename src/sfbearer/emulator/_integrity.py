@@ -1,4 +1,5 @@
-"""Checks of a record's lookups against the rows they name, as Salesforce makes them on save.
+"""Checks of a record against the other rows, as Salesforce makes them on save: lookups must
+name live rows of their type, and unique fields must not repeat a value.
 
 A lookup must name a live row of the type it points to:
 
@@ -21,12 +22,12 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ._objects import field_label
 from .schema import ApiErrorResponse, SObjectDef, get_sobject
 
-__all__ = ["check_references"]
+__all__ = ["check_references", "check_unique"]
 
 Stored = Callable[[str], "tuple[str, bool] | None"]
 """Looks up an id: the type of its row and whether it is deleted, or None."""
@@ -58,3 +59,28 @@ def check_references(obj: SObjectDef, values: Mapping[str, object], stored: Stor
             raise ApiErrorResponse(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
         if found[1]:
             raise ApiErrorResponse(400, "ENTITY_IS_DELETED", "entity is deleted")
+
+
+def check_unique(
+    obj: SObjectDef,
+    values: Mapping[str, object],
+    rows: Iterable[Mapping[str, object]],
+    own_id: str | None = None,
+) -> None:
+    """Raise ``DUPLICATE_VALUE`` when a unique field in ``values`` repeats the value of another
+    live row (``rows``; text compared in any letter case), as Salesforce does on save."""
+    for name, value in values.items():
+        fdef = obj.field(name)
+        if fdef is None or not fdef.unique or value is None or value == "":
+            continue
+        wanted = value.lower() if isinstance(value, str) else value
+        for row in rows:
+            held = row.get(fdef.name)
+            if isinstance(held, str):
+                held = held.lower()
+            if held == wanted and row.get("Id") != own_id:
+                raise ApiErrorResponse(
+                    400, "DUPLICATE_VALUE",
+                    f"duplicate value found: {fdef.name} duplicates value on record with id: "
+                    f"{row.get('Id')}",
+                )  # fmt: skip

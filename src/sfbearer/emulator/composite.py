@@ -32,14 +32,17 @@ from starlette.responses import Response
 
 from sfbearer.emulator._batch import (
     MAX_RECORDS,
-    Savepoint,
+    all_or_none_of,
     error_entry,
+    finish,
+    records_of,
     request_error,
     savepoint,
     sobject_of_id,
     too_many,
 )
 from sfbearer.emulator._composite_request import COMPOSITE_SINCE, SubrequestRunner, run_composite
+from sfbearer.emulator._external_ids import UPSERT_CREATED_SINCE, upsert_collection
 from sfbearer.emulator._tree import TREE_SINCE, create_tree
 from sfbearer.emulator.context import Context
 from sfbearer.emulator.schema import ApiErrorResponse, get_sobject, no_such_column, normalize_id
@@ -51,13 +54,6 @@ __all__ = ["COLLECTIONS_SINCE", "dispatch"]
 COLLECTIONS_SINCE = 42
 """The first API version with sObject Collections."""
 MAX_RETRIEVE = 2000  # ids one retrieve may name (Salesforce documents 2,000 for the POST form)
-
-_ROLLED_BACK = ApiErrorResponse(
-    400,
-    "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-    "Record rolled back because not all records were valid and the request was using "
-    "AllOrNone header",
-)
 
 BodyReader = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -103,6 +99,10 @@ async def dispatch(
             raise _not_allowed(method, "POST")
         status, body = create_tree(ctx, session, rest[1], await read_body())
         return JsonResponse(body, status_code=status)
+    if len(rest) == 3 and rest[0] == "sobjects" and major >= UPSERT_CREATED_SINCE:
+        if method != "PATCH":
+            raise _not_allowed(method, "PATCH")
+        return JsonResponse(upsert_collection(ctx, session, rest[1], rest[2], await read_body()))
     if not rest or rest[0] != "sobjects" or major < COLLECTIONS_SINCE or len(rest) > 2:
         raise _not_found()
     if len(rest) == 2:
@@ -119,10 +119,10 @@ async def dispatch(
         return JsonResponse(retrieve(ctx, rest[1], ids, fields, version))
     if method == "POST":
         body = await read_body()
-        return JsonResponse(create(ctx, session, _records(body), _all_or_none(body)))
+        return JsonResponse(create(ctx, session, records_of(body), all_or_none_of(body)))
     if method == "PATCH":
         body = await read_body()
-        return JsonResponse(update(ctx, session, _records(body), _all_or_none(body)))
+        return JsonResponse(update(ctx, session, records_of(body), all_or_none_of(body)))
     if method == "DELETE":
         params = request.query_params
         ids = _split(params.get("ids"), "ids")
@@ -160,61 +160,7 @@ def _strings(value: object, name: str) -> list[str]:
     return [v.strip() for v in value]
 
 
-def _all_or_none(body: dict[str, Any]) -> bool:
-    value = body.get("allOrNone", False)
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    raise _parse_error("Cannot deserialize 'allOrNone': a boolean is expected")
-
-
-def _records(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ``records`` list, each with a known ``attributes.type``; else the whole request fails."""
-    records = body.get("records")
-    if not isinstance(records, list):
-        raise _parse_error("Cannot deserialize 'records': a list of sObjects is expected")
-    if len(records) > MAX_RECORDS:
-        raise too_many()
-    for record in records:
-        if not isinstance(record, dict):
-            raise _parse_error("Cannot deserialize instance of sObject from a non-object")
-        attributes = record.get("attributes")
-        sobject = attributes.get("type") if isinstance(attributes, dict) else None
-        if not isinstance(sobject, str) or not sobject:
-            raise request_error(400, "INVALID_TYPE", "Must send a concrete entity type.")
-        if get_sobject(sobject) is None:
-            raise request_error(
-                400, "INVALID_TYPE",
-                f"sObject type '{sobject[:80]}' is not supported. If you are attempting to use "
-                "a custom object, be sure to append the '__c' after the entity name. Please "
-                "reference your WSDL or the describe call for the appropriate names.",
-            )  # fmt: skip
-    return records
-
-
 # --- the operations --------------------------------------------------------------------------
-
-
-def _finish(
-    results: list[dict[str, Any]], failed: bool, all_or_none: bool, point: Savepoint,
-    *, inserted: bool = False,
-) -> list[dict[str, Any]]:  # fmt: skip
-    """Under ``allOrNone``, one failure undoes all: the records that had passed say so.
-
-    A rolled-back insert has no id left to name; an update or delete still names its record.
-    """
-    if not (failed and all_or_none):
-        return results
-    point.rollback()
-    rolled_back = [error_entry(_ROLLED_BACK)]
-    out = []
-    for result in results:
-        if result["success"]:
-            named = {} if inserted else {"id": result["id"]}
-            result = {**named, "success": False, "errors": rolled_back}
-        out.append(result)
-    return out
 
 
 def _failure(exc: ApiErrorResponse, record_id: str | None = None) -> dict[str, Any]:
@@ -241,7 +187,7 @@ def create(
                 results.append(_failure(exc))
                 continue
             results.append({"id": new_id, "success": True, "errors": []})
-        return _finish(results, failed, all_or_none, point, inserted=True)
+        return finish(results, failed, all_or_none, point, inserted=True)
 
 
 def _record_id(record: dict[str, Any]) -> object:
@@ -282,7 +228,7 @@ def update(
                 results.append(_failure(exc, full if valid else None))
                 continue
             results.append({"id": full, "success": True, "errors": []})
-        return _finish(results, failed, all_or_none, point)
+        return finish(results, failed, all_or_none, point)
 
 
 def delete(
@@ -306,7 +252,7 @@ def delete(
                 results.append(_failure(exc))
                 continue
             results.append({"id": full, "success": True, "errors": []})
-        return _finish(results, failed, all_or_none, point)
+        return finish(results, failed, all_or_none, point)
 
 
 def retrieve(

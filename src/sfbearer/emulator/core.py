@@ -44,10 +44,12 @@ def open_context(
     """The org of a state file (or a fresh temporary one), seeded as asked. No server."""
     from sfbearer.emulator.seed import apply_seed, load_seed
 
+    # A seed's records are created in a new state file only: at later starts they exist.
+    fresh = state is None or not Path(state).exists() or Path(state).stat().st_size == 0
     ctx = Context.create(config, db=Database(state), clock=clock)
     data.attach_records(ctx)
     if seed is not None:
-        apply_seed(ctx, load_seed(Path(seed)), base_dir=Path(seed).parent)
+        apply_seed(ctx, load_seed(Path(seed)), base_dir=Path(seed).parent, records=fresh)
     if app_metadata is not None:
         ops.load_app_metadata(ctx, app_metadata)
     return ctx

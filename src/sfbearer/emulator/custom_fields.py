@@ -147,9 +147,10 @@ class OrgSchema:
             RegistryError: the object already has a field of that name.
         """
         sobject, fdef = field
-        existing = self.get(sobject)
-        if existing is not None and existing.field(fdef.name) is not None:
-            raise _refused(f"{sobject} already has a field called {fdef.name}")
+        known = self.get(sobject)
+        existing = known.field(fdef.name) if known is not None else None
+        if existing is not None:
+            raise _refused(f"{sobject} already has a field called {existing.name}")
         return OrgSchema((*self.custom, field))
 
 

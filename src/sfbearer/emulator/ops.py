@@ -113,13 +113,15 @@ def add_field(
     Raises:
         RegistryError: a definition Salesforce would refuse, or another field of that name.
     """
+    from dataclasses import replace
+
     from sfbearer.emulator.custom_fields import custom_field
 
     sobject, fdef = custom_field(object, name, type, **options)
     schema = ctx.records.schema
     existing = schema.get(sobject).field(fdef.name)
-    if existing is not None and existing == fdef:
-        return field_summary(sobject, existing)
+    if existing is not None and existing == replace(fdef, name=existing.name):
+        return field_summary(sobject, existing)  # the same field again (any letter case)
     ctx.records.schema = ctx.custom_fields.add(schema, (sobject, fdef))
     return field_summary(sobject, fdef)
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from ._cursors import QueryCursors
-from ._integrity import check_references
+from ._integrity import check_references, check_unique
 from ._objects import complete_row, delete_plan, user_fields
 from ._setup_rows import SetupRows
 from .custom_fields import STANDARD, OrgSchema, uses_schema
@@ -255,6 +255,7 @@ class RecordStore(SetupRows):
             obj = self._writable(sobject, "inserted")
             values = validate_record(obj, data, creating=True)
             check_references(obj, values, self._stored)
+            check_unique(obj, values, self._rows(obj.name, False))
             if obj.field("OwnerId") is not None and values.get("OwnerId") is None:
                 values["OwnerId"] = user_id
             return self._insert(obj, values, user_id)
@@ -298,6 +299,7 @@ class RecordStore(SetupRows):
             obj, full, row = self._resolve(obj.name, record_id)
             values = validate_record(obj, data, creating=False)
             check_references(obj, values, self._stored)
+            check_unique(obj, values, self._rows(obj.name, False), full)
             row.update(values)
             now = format_datetime(self._clock())
             row.update(LastModifiedDate=now, LastModifiedById=user_id, SystemModstamp=now)

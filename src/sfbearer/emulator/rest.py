@@ -16,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sfbearer.emulator import _external_ids as external_ids
 from sfbearer.emulator import composite, data, replication
 from sfbearer.emulator._composite_request import Reply
+from sfbearer.emulator._external_ids import MultipleMatches
 from sfbearer.emulator.context import LATEST_VERSION, Context
 from sfbearer.emulator.custom_fields import schema_in_use
 from sfbearer.emulator.oauth import bearer_token
@@ -240,12 +242,19 @@ async def _sobjects(
             return JsonResponse(data.describe(sobject, version))
         answer = replication.deleted if rest[1] == "deleted" else replication.updated
         return JsonResponse(answer(ctx, sobject, request.query_params))
+    elif len(rest) == 2 and rest[1] == "Id" and method == "POST" and float(version) >= 37:
+        # Upsert by Id with no value: a plain create (Salesforce, v37.0 and later).
+        new_id = data.create(ctx, sobject, await _json_body(request), session)
+        return JsonResponse({"id": new_id, "success": True, "errors": []}, status_code=201)
+    elif len(rest) == 3:
+        try:
+            return await _by_external_id(request, ctx, session, rest, version)
+        except MultipleMatches as many:
+            return JsonResponse(many.urls, status_code=300)
     elif len(rest) == 2:
         record_id = rest[1]
         if method == "GET":
-            fields = request.query_params.get("fields")
-            wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-            return JsonResponse(data.get(ctx, sobject, record_id, wanted, version))
+            return JsonResponse(data.get(ctx, sobject, record_id, _fields(request), version))
         if method == "PATCH":
             data.update(ctx, sobject, record_id, await _json_body(request), session)
             return Response(status_code=204)
@@ -258,6 +267,41 @@ async def _sobjects(
             f"HTTP Method '{method}' not allowed. Allowed are GET,PATCH,DELETE",
         )
     raise _not_found()
+
+
+def _fields(request: Request) -> list[str] | None:
+    fields = request.query_params.get("fields")
+    return [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+
+
+async def _by_external_id(
+    request: Request, ctx: Context, session: Session, rest: list[str], version: str
+) -> Response:
+    """``/sobjects/{type}/{field}/{value}``: get, upsert or delete by ``Id`` or an external id."""
+    method = request.method
+    sobject, field, value = rest
+    if method == "GET":
+        return JsonResponse(
+            external_ids.get_by(ctx, sobject, field, value, _fields(request), version)
+        )
+    if method == "DELETE":
+        external_ids.delete_by(ctx, session, sobject, field, value, version)
+        return Response(status_code=204)
+    if method != "PATCH":
+        raise _error(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"HTTP Method '{method}' not allowed. Allowed are GET,PATCH,DELETE",
+        )
+    update_only = (request.query_params.get("updateOnly") or "").lower() == "true"
+    record_id, created = external_ids.upsert(
+        ctx, session, sobject, field, value, await _json_body(request),
+        update_only=update_only, version=version,
+    )  # fmt: skip
+    body: dict[str, Any] = {"id": record_id, "success": True, "errors": []}
+    if float(version) >= external_ids.UPSERT_CREATED_SINCE:
+        return JsonResponse({**body, "created": created}, status_code=201 if created else 200)
+    return JsonResponse(body, status_code=201) if created else Response(status_code=204)
 
 
 async def _api(request: Request) -> Response:

@@ -85,8 +85,14 @@ def _entries(data: dict[str, Any], key: str, allowed: set[str]) -> list[dict[str
     return items
 
 
-def apply_seed(ctx: Context, data: dict[str, Any], *, base_dir: Path | None = None) -> None:
-    """Create the apps, users, authorizations, custom fields and records a seed describes."""
+def apply_seed(
+    ctx: Context, data: dict[str, Any], *, base_dir: Path | None = None, records: bool = True
+) -> None:
+    """Create the apps, users, authorizations, custom fields and records a seed describes.
+
+    With ``records=False`` (a state file that already holds the seeded org) the records are
+    not created again; the rest is applied again, which changes nothing already there.
+    """
     unknown = set(data) - {"apps", "users", "authorizations", "fields", "records"}
     if unknown:
         raise SeedError(f"unknown seed section(s): {', '.join(sorted(unknown))}")
@@ -104,15 +110,15 @@ def apply_seed(ctx: Context, data: dict[str, Any], *, base_dir: Path | None = No
             ops.add_field(ctx, **custom)
     except (RegistryError, TypeError) as exc:
         raise SeedError(f"seed: {exc}") from None
-    records = data.get("records", {})
-    if not isinstance(records, dict):
+    rows_by_type = data.get("records", {})
+    if not isinstance(rows_by_type, dict):
         raise SeedError("'records' must map sObject names to lists of records")
     from sfbearer.emulator.schema import ApiErrorResponse
 
-    for sobject, rows in records.items():
+    for sobject, rows in rows_by_type.items():
         if not isinstance(rows, list):
             raise SeedError(f"records.{sobject} must be a list")
-        for row in rows:
+        for row in rows if records else ():
             try:
                 ctx.records.create(sobject, row)
             except ApiErrorResponse as exc:
