@@ -7,6 +7,7 @@ the profile and the key, never a traceback.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ __all__ = [
     "close_match",
     "profile_to_table",
     "read_document",
+    "unwritable_config_hint",
     "validate_table",
     "write_document",
 ]
@@ -77,6 +79,16 @@ def close_match(word: str, choices: Iterable[str]) -> str | None:
 
     found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return found[0] if found else None
+
+
+def unwritable_config_hint(path: Path) -> str:
+    """What to do when the configuration file cannot be written."""
+    if os.environ.get("SFBEARER_CONFIG"):
+        return (
+            f"SFBEARER_CONFIG names {path}: point it at a file in a directory you can write "
+            "to, or unset it to use the default location"
+        )
+    return f"make {path.parent} writable, or set SFBEARER_CONFIG to a file you can write"
 
 
 def check_profile_name(name: str) -> str:
@@ -309,4 +321,6 @@ def write_document(path: Path, doc: Document) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         atomic_write(path, header + tomli_w.dumps(data).encode("utf-8"), mode=0o600)
     except OSError as exc:
-        raise ProfileError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise ProfileError(
+            f"cannot write {path}: {exc.strerror or exc}", hint=unwritable_config_hint(path)
+        ) from None

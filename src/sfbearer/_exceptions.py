@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sfbearer._api_hints import api_hint, one_line
+
 __all__ = [
     "ApiError",
     "AssertionConfigError",
@@ -136,7 +138,9 @@ class ApiError(SalesforceError):
     Attributes:
         status: the HTTP status code.
         error_code: Salesforce's ``errorCode`` (``INVALID_FIELD``...).
-        api_message: Salesforce's ``message``.
+        api_message: Salesforce's ``message`` as sent (a SOQL error spans lines: the
+            query, a caret under the spot, the row and column; ``str(error)`` is one line).
+        hint: what to do, from the ``errorCode`` (or the status when the code is unknown).
         fields: the fields the error names, if any.
         errors: every error object of the response's JSON array.
     """
@@ -151,9 +155,13 @@ class ApiError(SalesforceError):
         errors: Sequence[dict[str, object]] = (),
         method: str = "",
         url: str = "",
+        hint: str = "",
     ) -> None:
         where = f" ({method} {url})" if method and url else ""
-        super().__init__(f"Salesforce API error {status} {error_code}: {api_message}{where}")
+        super().__init__(
+            f"Salesforce API error {status} {error_code}: {one_line(api_message)}{where}",
+            hint=hint or api_hint(status, error_code, fields),
+        )
         if status >= 500:  # Salesforce (or something in between) is unavailable: unknown
             self.exit_code = TransportError.exit_code
         self.status = status

@@ -207,7 +207,9 @@ def decode_assertion(
     parts = text.split(".")
     if len(parts) != 3:
         raise AssertionConfigError(
-            f"not a compact JWT: expected 3 dot-separated parts, found {len(parts)}"
+            f"not a compact JWT: expected 3 dot-separated parts, found {len(parts)}",
+            hint="pass the assertion itself (header.payload.signature, as sfbearer assertion "
+            "new --out writes it), in a file or on stdin",
         )
     try:
         header = json.loads(_b64url_decode(parts[0]))

@@ -40,6 +40,7 @@ from sfbearer._config_file import (
     close_match,
     profile_to_table,
     read_document,
+    unwritable_config_hint,
     validate_table,
     write_document,
 )
@@ -364,4 +365,6 @@ def _editing(file: Path) -> Iterator[Document]:
     except Timeout:
         raise ProfileError(f"{file} is locked by another sfbearer process") from None
     except OSError as exc:
-        raise ProfileError(f"cannot write {file}: {exc.strerror or exc}") from None
+        raise ProfileError(
+            f"cannot write {file}: {exc.strerror or exc}", hint=unwritable_config_hint(file)
+        ) from None

@@ -64,6 +64,10 @@ __all__ = [
 MIN_KEY_SIZE = 2048
 ALLOWED_KEY_SIZES = (2048, 3072, 4096)
 _MAX_KEY_FILE_BYTES = 64 * 1024
+WRONG_PASSPHRASE_HINT = (
+    "give the passphrase the key was encrypted with (SFBEARER_KEY_PASSPHRASE, "
+    "--passphrase-env VAR, or the prompt)"
+)
 
 Passphrase = str | bytes | None
 
@@ -144,7 +148,10 @@ def write_key_pair(
     except FileExistsError:
         raise KeyFileError(f"{directory} exists and is not a directory") from None
     except OSError as exc:
-        raise KeyFileError(f"cannot create {directory}: {exc.strerror}") from None
+        raise KeyFileError(
+            f"cannot create {directory}: {exc.strerror}",
+            hint="choose an --out-dir in a directory you can write to",
+        ) from None
     try:
         cert_pem = pair.certificate.public_bytes(serialization.Encoding.PEM)
         key_pem = private_key_pem(pair.private_key, passphrase)
@@ -157,7 +164,10 @@ def write_key_pair(
             hint="pass --force to replace it, or choose another --out-dir",
         ) from None
     except OSError as exc:
-        raise KeyFileError(f"cannot write into {directory}: {exc.strerror}") from None
+        raise KeyFileError(
+            f"cannot write into {directory}: {exc.strerror}",
+            hint="choose an --out-dir in a directory you can write to",
+        ) from None
     return key_path, cert_path
 
 
@@ -357,7 +367,9 @@ def _parse_private_key(data: bytes, passphrase: Passphrase, *, source: str) -> r
             key = serialization.load_der_private_key(data, password=password)
     except ValueError:
         if encrypted:
-            raise KeyFileError(f"cannot decrypt {source}: wrong passphrase") from None
+            raise KeyFileError(
+                f"cannot decrypt {source}: wrong passphrase", hint=WRONG_PASSPHRASE_HINT
+            ) from None
         # cryptography's message lumps every cause together; do not guess which one it was
         raise KeyFileError(
             f"{source} is not a valid PEM or DER private key", hint=_not_a_key_hint(source)

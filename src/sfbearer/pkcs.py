@@ -73,7 +73,12 @@ def load_pkcs12(data: bytes, passphrase: str | bytes | None = None) -> KeyPair:
             continue
     if loaded is None:
         if pw:
-            raise KeyFileError("cannot open the PKCS#12 bundle: wrong passphrase, or not a bundle")
+            raise KeyFileError(
+                "cannot open the PKCS#12 bundle: wrong passphrase, or not a bundle",
+                hint="give the passphrase the bundle was exported with (--passphrase-env VAR, "
+                "SFBEARER_KEY_PASSPHRASE or the prompt); openssl pkcs12 -info -in BUNDLE "
+                "checks it",
+            )
         raise KeyFileError(
             "cannot open the PKCS#12 bundle: it needs a passphrase, or is not a bundle",
             hint="give the passphrase (--passphrase-env VAR, SFBEARER_KEY_PASSPHRASE or a prompt)",

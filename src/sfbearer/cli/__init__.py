@@ -77,9 +77,36 @@ def cli() -> None:
 
 
 def _render_error(message: str, hint: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    """``error: …`` and ``hint: …``, one line each whatever the message holds."""
+    click.echo(f"error: {_one_line(message)}", err=True)
     if hint:
-        click.echo(f"hint: {hint}", err=True)
+        click.echo(f"hint: {_one_line(hint)}", err=True)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def _fallback_hint(exc: Exception) -> str:
+    """A hint for an error raised without one, by its branch of the tree."""
+    from sfbearer._exceptions import ConfigError, SalesforceError, TransportError
+
+    if isinstance(exc, ConfigError):
+        return "fix the file, flag or setting named above; 'sfbearer COMMAND --help' lists each"
+    if isinstance(exc, TransportError):
+        return "check the network, proxy and CA bundle; sfbearer doctor checks the whole chain"
+    if isinstance(exc, SalesforceError):
+        return "sfbearer doctor checks the whole chain and explains each failure"
+    return "run again with -v for more detail"
+
+
+def _render_details(app: App, exc: Exception) -> None:
+    """With -v, what did not fit on the error line (a SOQL error's query and caret)."""
+    from sfbearer._exceptions import ApiError
+
+    if app.verbosity > 0 and isinstance(exc, ApiError) and "\n" in exc.api_message.strip():
+        for line in exc.api_message.strip("\n").splitlines():
+            click.echo(f"  {line}", err=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,10 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
         code = EXIT_USAGE
     except click.UsageError as exc:
-        if exc.ctx is not None:
-            click.echo(exc.ctx.get_usage(), err=True)
+        # One line and a hint, like every other error: the usage line moves into the hint.
         cmd = exc.ctx.command_path if exc.ctx is not None else "sfbearer"
-        _render_error(exc.format_message(), f"see '{cmd} --help'")
+        usage = exc.ctx.get_usage().removeprefix("Usage: ") if exc.ctx is not None else ""
+        hint = f"usage: {_one_line(usage)} (see '{cmd} --help')" if usage else ""
+        _render_error(exc.format_message(), hint or f"see '{cmd} --help'")
         code = EXIT_USAGE
     except click.BadParameter as exc:  # pragma: no cover - a UsageError subclass
         _render_error(exc.format_message(), "")
@@ -115,10 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _render_error(exc.message, exc.hint)
         code = exc.code
     except SfBearerError as exc:
-        _render_error(str(exc), exc.hint)
+        _render_error(str(exc), exc.hint or _fallback_hint(exc))
+        _render_details(app, exc)
         code = exc.exit_code
     except click.ClickException as exc:
-        _render_error(exc.format_message(), "")
+        _render_error(exc.format_message(), "run again with -v for more detail")
         code = EXIT_CONFIG if exc.exit_code == 1 else exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -126,7 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         code = 0
     except OSError as exc:
-        _render_error(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), "")
+        _render_error(
+            f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+            "check the path named and its permissions",
+        )
         code = EXIT_FAILURE
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
         if app.verbosity > 1:

@@ -62,7 +62,13 @@ def describe_file(path: Path, data: bytes, passphrase_env: str | None) -> dict[s
         return _describe_private_key(path, data, passphrase_env)
     if kind == "public":
         return _describe_public_key(path, data)
-    raise Abort(f"{path} is not a key or a certificate", EXIT_CONFIG)
+    raise Abort(f"{path} is not a key or a certificate", EXIT_CONFIG, hint=_NOT_A_KEY_HINT)
+
+
+_NOT_A_KEY_HINT = (
+    "keys show reads a PEM or DER private key, public key or X.509 certificate (server.key, "
+    "server.crt), or a pkcs11: / awskms: URI"
+)
 
 
 def _describe_certificate(data: bytes, path: Path) -> dict[str, Any]:
@@ -150,7 +156,9 @@ def _describe_public_key(path: Path, data: bytes) -> dict[str, Any]:
             else serialization.load_der_public_key(data)
         )
     except (ValueError, TypeError):
-        raise Abort(f"{path} is not a key or a certificate", EXIT_CONFIG) from None
+        raise Abort(
+            f"{path} is not a key or a certificate", EXIT_CONFIG, hint=_NOT_A_KEY_HINT
+        ) from None
     if not isinstance(pub, rsa.RSAPublicKey):
         return {"path": str(path), "type": f"{type(pub).__name__} (not RSA)"}
     return {

@@ -37,11 +37,20 @@ def _read_data(data: str) -> bytes:
                 with open(source, "rb") as handle:
                     raw = handle.read(_MAX_DATA + 1)
         except OSError as exc:
-            raise Abort(f"cannot read {source}: {exc.strerror or exc}", EXIT_USAGE) from None
+            raise Abort(
+                f"cannot read {source}: {exc.strerror or exc}",
+                EXIT_USAGE,
+                hint="--data @FILE names a readable JSON file (@- reads stdin); or pass the "
+                "JSON itself",
+            ) from None
     else:
         raw = data.encode()
     if len(raw) > _MAX_DATA:
-        raise Abort("--data is larger than 50 MB", EXIT_USAGE)
+        raise Abort(
+            "--data is larger than 50 MB",
+            EXIT_USAGE,
+            hint="send large data sets with the Bulk API, not one REST request",
+        )
     try:
         json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -72,15 +72,30 @@ def demo(app: App, keep: Path | None) -> int:
     jwt.txt, exchange it, call the identity URL, query and create records, reuse the cached
     token, heal a forced session expiry with one re-authentication, and show the certificate's
     fingerprint and days left — offline, in seconds.
+
+    \b
+    Examples:
+      sfbearer demo                          # everything in a temporary directory, removed after
+      sfbearer demo --keep ./sfbearer-demo   # keep the keys, jwt.txt, profile and emulator state
+      sfbearer demo --json                   # each step's timing, machine-readable
+
+    Exit code: 0 when every step passed, 2 when one failed, 78 when --keep cannot be used.
     """
     if keep is not None:
-        if keep.exists() and any(keep.iterdir()):
+        try:
+            if keep.exists() and any(keep.iterdir()):
+                app.abort(
+                    f"{keep} exists and is not empty",
+                    78,
+                    hint="give --keep a new or empty directory",
+                )
+            keep.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
             app.abort(
-                f"{keep} exists and is not empty",
+                f"cannot use {keep} for --keep: {exc.strerror or exc}",
                 78,
-                hint="give --keep a new or empty directory",
+                hint="give --keep a new or empty directory in a place you can write to",
             )
-        keep.mkdir(parents=True, exist_ok=True, mode=0o700)
         return _run(app, keep.resolve(), keep=True)
     with tempfile.TemporaryDirectory(prefix="sfbearer-demo-") as tmp:
         return _run(app, Path(tmp), keep=False)
