@@ -355,3 +355,24 @@ def test_invalidate_drops_rows_kept_from_before_a_change_behind_the_stores_back(
     assert store.query("SELECT COUNT() FROM Account")["totalSize"] == 2
     store.invalidate()  # ...until told the table changed
     assert [r["Name"] for r in store.query("SELECT Name FROM Account")["records"]] == ["Kept"]  # type: ignore[attr-defined,index]
+
+
+def test_opportunity_probability_follows_the_stage_unless_given(store: RecordStore) -> None:
+    def probability(record_id: str) -> object:
+        return store.get("Opportunity", record_id)["Probability"]
+
+    base = {"Name": "Deal", "CloseDate": "2027-01-31"}
+    plain = store.create("Opportunity", {**base, "StageName": "Needs Analysis"})
+    assert probability(plain) == 20.0
+    store.update("Opportunity", plain, {"StageName": "Negotiation"})
+    assert probability(plain) == 90.0
+    store.update("Opportunity", plain, {"Probability": 55})
+    assert probability(plain) == 55.0
+    store.update("Opportunity", plain, {"Amount": 10})  # no new stage: kept
+    assert probability(plain) == 55.0
+    store.update("Opportunity", plain, {"StageName": "Closed Won", "Probability": 95})
+    assert probability(plain) == 95.0
+    given = store.create("Opportunity", {**base, "StageName": "Prospecting", "Probability": 33})
+    assert probability(given) == 33.0
+    lost = store.create("Opportunity", {**base, "StageName": "Closed Lost"})
+    assert probability(lost) == 0.0

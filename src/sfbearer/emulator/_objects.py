@@ -17,6 +17,7 @@ __all__ = [
     "NUMBER_TYPES",
     "OBJECTS",
     "SOBJECTS",
+    "STAGE_PROBABILITY",
     "STRING_TYPES",
     "FieldDef",
     "SObjectDef",
@@ -237,6 +238,10 @@ OBJECTS = [
                      for f in o.fields), o.createable)
     for o in OBJECTS
 ]  # fmt: skip
+STAGE_PROBABILITY = {"Prospecting": 10.0, "Qualification": 10.0, "Needs Analysis": 20.0,
+                     "Proposal": 75.0, "Negotiation": 90.0, "Closed Won": 100.0,
+                     "Closed Lost": 0.0}  # fmt: skip
+"""An opportunity stage's default probability (Salesforce's standard sales process)."""
 DERIVED = {"Name", "IsClosed", "IsWon", "CaseNumber"}  # computed by the store, never written
 NAMED = {"Account", "Opportunity"}  # objects whose Name is written, not derived
 SOBJECTS: Mapping[str, SObjectDef] = {o.name.lower(): o for o in OBJECTS}
@@ -256,6 +261,8 @@ def complete_row(obj: SObjectDef, values: dict[str, object], *, seq: int) -> dic
         stage = str(row.get("StageName") or "")
         row["IsClosed"] = stage.startswith("Closed")
         row["IsWon"] = stage == "Closed Won"
+        if row.get("Probability") is None:  # the stage's default, as Salesforce fills it in
+            row["Probability"] = STAGE_PROBABILITY.get(stage)
     if obj.name == "Case":
         row["Status"] = row.get("Status") or "New"
         row["IsClosed"] = row["Status"] == "Closed"

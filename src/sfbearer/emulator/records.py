@@ -300,6 +300,8 @@ class RecordStore(SetupRows):
             values = validate_record(obj, data, creating=False)
             check_references(obj, values, self._stored)
             check_unique(obj, values, self._rows(obj.name, False), full)
+            if obj.name == "Opportunity" and "StageName" in values:
+                values.setdefault("Probability", None)  # a new stage brings its own
             row.update(values)
             now = format_datetime(self._clock())
             row.update(LastModifiedDate=now, LastModifiedById=user_id, SystemModstamp=now)
