@@ -54,7 +54,10 @@ def rand_json(rng: random.Random, depth: int = 0) -> Any:
     if kind == 3:
         return rng.choice([0.5, -1e300, 1e300, time.time()])
     if kind in (4, 5):
-        return "".join(chr(rng.randrange(0x20, 0x2FF)) for _ in range(rng.randrange(12)))
+        # Now and then a lone surrogate, as JSON encoders write a broken string ("\ud800").
+        top = 0xDFFF if rng.random() < 0.1 else 0x2FF
+        return "".join(chr(rng.choice([rng.randrange(0x20, 0x2FF), rng.randrange(0x20, top + 1)]))
+                       for _ in range(rng.randrange(12)))  # fmt: skip
     if kind in (6, 7):
         return [rand_json(rng, depth + 1) for _ in range(rng.randrange(4))]
     return {str(rand_json(rng, 3)): rand_json(rng, depth + 1) for _ in range(rng.randrange(4))}
@@ -217,8 +220,10 @@ class Fuzzer:
                 b"",
             )
         if pick < 0.92:
-            segs = ["services", "data", "v68.0", "v1.0", "sobjects", "Account", "Contact", "describe", "query",
-                    "queryAll", "limits", "001000000000000AAA", "01g5g0000000001AAA-2000", "..", "%00", "Nope"]  # fmt: skip
+            segs = ["services", "data", "v68.0", "v45.0", "v1.0", "sobjects", "Account", "Contact", "describe",
+                    "query", "queryAll", "limits", "001000000000000AAA", "01g5g0000000001AAA-2000", "..",
+                    "%00", "Nope", "Id", "Ext__c", "Name", "deleted", "updated", "composite", "tree",
+                    "A-1", "42"]  # fmt: skip
             path = "/" + "/".join(self.rng.choice(segs) for _ in range(self.rng.randrange(1, 7)))
             if self.rng.random() < 0.7:
                 path = "/services/data/v68.0" + path
@@ -231,7 +236,8 @@ class Fuzzer:
                 body,
             )
         paths = ["/services/oauth2/userinfo", "/services/oauth2/revoke", f"/id/{self.sf.org_id}/005000000000000AAA",
-                 "/__emulator/faults", "/__emulator/apps", "/__emulator/users", "/__emulator/authorize", "/__emulator/clock"]  # fmt: skip
+                 "/__emulator/faults", "/__emulator/apps", "/__emulator/users", "/__emulator/authorize", "/__emulator/clock",
+                 "/__emulator/fields"]  # fmt: skip
         path = self.rng.choice(paths)
         if path == "/__emulator/faults":  # never switch real faults on: only invalid settings
             body = json.dumps(
@@ -283,6 +289,7 @@ async def run(cases: int, seed: int) -> int:
         from dataclasses import replace
 
         sf.ctx.config = replace(sf.ctx.config, login_rate_limit=10**9, daily_api_limit=10**9)
+        sf.add_field("Account", "Ext__c", "string", external_id=True, unique=True)
         fuzzer = Fuzzer(sf, rng)
         status = await fuzzer.call("POST", "/services/oauth2/token", {"content-type": "application/x-www-form-urlencoded"},
                                    urllib.parse.urlencode({"grant_type": GRANT, "assertion": fuzzer.valid[0]}).encode())  # fmt: skip

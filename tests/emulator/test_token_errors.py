@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from sfbearer.keys import KeyPair, make_self_signed_certificate
 
 from .conftest import USERNAME, Org, error_of
@@ -104,6 +106,16 @@ def test_user_not_approved_self_authorized(org: Org) -> None:
 def test_unknown_user(org: Org) -> None:
     status, error, _ = error_of(org.post(org.mint(sub="nobody@acme.com")))
     assert (status, error) == (400, "invalid_grant")
+
+
+@pytest.mark.parametrize("claim", ["iss", "sub", "aud", "jti", "prn"])
+def test_a_lone_surrogate_in_a_claim_is_refused_cleanly(org: Org, claim: str) -> None:
+    # What json.dumps sends for a broken string: "\udd0b". No user, app or audience has it.
+    response = org.post(org.mint(**{claim: "a\udd0bb@acme.com"}))
+    assert response.status_code in (200, 400), response.text
+    assert response.status_code == 200 or error_of(response)[1] in (
+        "invalid_grant", "invalid_client_id")  # fmt: skip
+    assert org.post(org.mint()).status_code == 200  # the connection and the org carry on
 
 
 def test_authorize_by_permission_set_and_by_user(org: Org) -> None:

@@ -291,7 +291,9 @@ def validate_assertion(
     sub = claims.get("sub")
     if sub is None and not strict:
         sub = claims.get("prn")  # the legacy name Salesforce still honours
-    user = registry.get_user_by_username(sub) if isinstance(sub, str) and sub else None
+    user = None
+    if isinstance(sub, str) and sub and _utf8(sub):  # a lone surrogate ("\ud800"): no one's
+        user = registry.get_user_by_username(sub)
     if user is None:
         raise _grant("user hasn't approved this consumer")
     seen["user"] = user.username
@@ -306,3 +308,12 @@ def validate_assertion(
     if faults.login_rate_exhausted or logins.exceeded(user.id, config.login_rate_limit, now):
         raise _grant("login rate exceeded")
     return Verified(app, user)
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` can be stored (it holds no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
