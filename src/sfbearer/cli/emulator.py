@@ -107,7 +107,14 @@ def serve(
 
     def ready(running: Emulator) -> None:
         if ca_out is not None and running.ca_pem is not None:
-            ca_out.write_bytes(running.ca_pem)
+            try:
+                ca_out.write_bytes(running.ca_pem)
+            except OSError as exc:
+                raise Abort(
+                    f"cannot write the CA certificate to --ca-out {ca_out}: {exc.strerror}",
+                    EXIT_CONFIG,
+                    hint=_folder_hint(ca_out, "--ca-out"),
+                ) from None
         if app.json_mode:
             app.json(
                 {
@@ -131,8 +138,35 @@ def serve(
     try:
         sf.serve_forever(ready)
     except OSError as exc:
-        raise Abort(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_CONFIG) from None
+        raise Abort(
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            EXIT_CONFIG,
+            hint=_listen_hint(exc, host, port),
+        ) from None
     app.info("emulator stopped")
+
+
+def _folder_hint(path: Path, option: str) -> str:
+    folder = path.parent
+    if not folder.is_dir():
+        return f"the folder {folder} does not exist: create it (mkdir -p {folder}) or give {option} another path"
+    return f"give {option} a path in a folder you can write to"
+
+
+def _listen_hint(exc: OSError, host: str, port: int) -> str:
+    import errno
+    import socket
+
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} is taken (another emulator still running?): stop it, pick another "
+            "--port, or --port 0 for a free one"
+        )
+    if exc.errno == errno.EACCES:
+        return f"port {port} needs privileges: use a port above 1023, or --port 0 for a free one"
+    if isinstance(exc, socket.gaierror) or exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+        return f"{host} is not an address of this machine: use --host 127.0.0.1"
+    return "try --host 127.0.0.1 --port 0"
 
 
 for _command in ADMIN_COMMANDS:

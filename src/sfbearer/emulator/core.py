@@ -13,10 +13,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 from sfbearer.emulator import data, ops
@@ -53,6 +56,33 @@ def open_context(
     if app_metadata is not None:
         ops.load_app_metadata(ctx, app_metadata)
     return ctx
+
+
+@contextlib.contextmanager
+def _stop_signals(stop: Callable[[], None]) -> Iterator[threading.Event]:
+    """While serving in the foreground, SIGTERM and SIGINT call ``stop`` and set the event.
+
+    uvicorn handles both while it serves: it shuts down gracefully, then raises the signal
+    again with the handler it found — this one, so the process cleans up instead of dying
+    (SIGTERM's default) or taking a KeyboardInterrupt wherever it happens to be (SIGINT's, even
+    inside a finaliser, where it is lost). Main thread only; elsewhere nothing changes.
+    """
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        requested.set()
+        stop()
+
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield requested
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 class Emulator:
@@ -119,6 +149,8 @@ class Emulator:
         self.url = f"{scheme}://{host}:{port}"
         self.ctx.set_base_url(self.url)
         self._server = BoundServer(build_app(self.ctx), sock, self._tls)
+        # Counters and sessions reach the state file within a second, requests or not.
+        self.ctx.sessions.start_write_behind()
         return self._server
 
     def start(self) -> Emulator:
@@ -127,24 +159,37 @@ class Emulator:
         return self
 
     def serve_forever(self, ready: Callable[[Emulator], None] | None = None) -> None:
-        """Serve in the foreground until Ctrl-C (``sfbearer emulator serve``), then clean up.
+        """Serve in the foreground until Ctrl-C or SIGTERM (``sfbearer emulator serve``), then
+        clean up: pending counters and sessions written, a temporary database removed.
 
         ``ready`` is called once the socket is bound and :attr:`url` is known.
         """
-        server = self._prepare()
-        try:
-            if ready is not None:
-                ready(self)
-            server.run()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.sock.close()
-            self._server = None
-            self.stop()
+
+        def request_stop() -> None:
+            if self._server is not None:
+                self._server.server.request_exit()
+
+        with _stop_signals(request_stop) as stop_requested:
+            try:
+                server = self._prepare()
+            except BaseException:
+                self.stop()
+                raise
+            try:
+                if ready is not None:
+                    ready(self)
+                if not stop_requested.is_set():
+                    server.run()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                server.sock.close()
+                self._server = None
+                self.stop()
 
     def stop(self) -> None:
         """Stop serving and release the state (a temporary database is removed)."""
+        self.ctx.sessions.stop_write_behind()
         if self._server is not None:
             self._server.stop()
             self._server = None

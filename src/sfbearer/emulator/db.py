@@ -29,6 +29,15 @@ _OWN_TABLES = frozenset(
 )
 
 
+def _create_hint(path: Path, exc: OSError) -> str:
+    folder = path.parent
+    if isinstance(exc, FileNotFoundError) or not folder.is_dir():
+        return f"the folder {folder} does not exist: create it (mkdir -p {folder}) or pick another path"
+    if isinstance(exc, PermissionError):
+        return f"the folder {folder} is not writable by you: pick another path"
+    return "give --state a path in a writable folder"
+
+
 class StateFileError(ConfigError):
     """The emulator's state file cannot be used (not SQLite, another program's, unreadable)."""
 
@@ -48,7 +57,13 @@ class Database:
         self.path = Path(path)
         if not self.path.exists():
             # Create it 0600 from the start: no window where others could read it.
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+            except OSError as exc:
+                raise StateFileError(
+                    f"cannot create the emulator state file {self.path}: {exc.strerror}",
+                    hint=_create_hint(self.path, exc),
+                ) from None
             os.close(fd)
         self.lock = threading.RLock()
         try:

@@ -110,7 +110,9 @@ class SessionStore:
     """Creates, finds, extends and revokes sessions; keeps the counters.
 
     Sessions and counters live in memory and are written behind to SQLite (at most a second
-    late, and on :meth:`flush`): a commit per request would cost more than the request.
+    late, and on :meth:`flush`): a commit per request would cost more than the request. While
+    a server runs, :meth:`start_write_behind` writes them every second even when no request
+    comes (an idle emulator's file is then current, and ``stats --state`` reads it).
     """
 
     def __init__(self, db: Database, clock: Clock, org_id: str) -> None:
@@ -126,6 +128,8 @@ class SessionStore:
         # them, so emulators sharing a state file do not lose each other's counts.
         self._pending: dict[str, int] = {}
         self._last_flush = time.monotonic()
+        self._writer: threading.Thread | None = None
+        self._writer_stop = threading.Event()
         self._prune_above = 10_000  # sessions kept before dead ones are dropped
         with db.lock:
             db.conn.executescript(_SCHEMA)
@@ -243,6 +247,39 @@ class SessionStore:
             except sqlite3.Error as exc:
                 # The request that happened to trigger the write-behind is not failed for it:
                 # the changes stay pending and the next flush writes them.
+                _log.warning("sessions not written to the state file yet (%s); will retry", exc)
+
+    def start_write_behind(self, interval: float = 1.0) -> None:
+        """Write pending sessions and counters every ``interval`` seconds from a daemon thread,
+        until :meth:`stop_write_behind`. Idempotent."""
+        with self._lock:
+            if self._writer is not None:
+                return
+            self._writer_stop.clear()
+            self._writer = threading.Thread(
+                target=self._write_behind, args=(interval,), name="sfbearer-emulator-flush",
+                daemon=True,
+            )  # fmt: skip
+            self._writer.start()
+
+    def stop_write_behind(self) -> None:
+        """Stop the thread of :meth:`start_write_behind` (pending changes stay pending:
+        :meth:`flush` writes them)."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            self._writer_stop.set()
+            writer.join(10)
+
+    def _write_behind(self, interval: float) -> None:
+        while not self._writer_stop.wait(interval):
+            with self._lock:
+                idle = not self._dirty_sessions and not self._pending
+            if idle:
+                continue
+            try:
+                self.flush()
+            except sqlite3.Error as exc:  # the file is busy or gone: try again next time
                 _log.warning("sessions not written to the state file yet (%s); will retry", exc)
 
     def flush(self) -> None:
