@@ -26,7 +26,7 @@ def cutover_steps(profile: Profile, pair: PendingPair) -> tuple[str, ...]:
         f"In Salesforce Setup > External Client App Manager > the app of consumer key "
         f"{profile.client_id[:12]}... > Edit Settings > OAuth Settings, replace the "
         f"certificate with {pair.certificate}{_fingerprint(pair)} and save "
-        "(or deploy the app's metadata again: sfbearer app manifest --cert "
+        "(or deploy the app's metadata again: sfbearer app manifest --name APP --force --cert "
         f"{pair.certificate} ..., then sf project deploy start).",
         f"At once: sfbearer certs promote -p {p}",
         "Between the save and the promotion, new logins with the old key fail with "

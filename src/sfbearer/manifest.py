@@ -34,6 +34,7 @@ from pathlib import Path
 
 from sfbearer._exceptions import ConfigError
 from sfbearer._files import atomic_write
+from sfbearer._package_merge import MAX_PACKAGE_XML_BYTES, merge_package_xml
 
 __all__ = [
     "API_VERSION",
@@ -44,6 +45,7 @@ __all__ = [
     "SESSION_TIMEOUTS",
     "AppSpec",
     "build_metadata",
+    "merge_package_xml",
     "parse_scopes",
     "scope_warnings",
     "write_metadata",
@@ -340,21 +342,41 @@ def write_metadata(
 ) -> list[Path]:
     """Write ``files`` under ``out_dir``, each atomically; refuse to overwrite unless ``force``.
 
-    Every target is checked before any is written, so a refusal leaves nothing half done.
+    An existing ``package.xml`` is merged, not replaced: its members are kept and the new
+    ones added, so a second app (or any other component of the project) stays in the deploy
+    manifest, with or without ``force``. Every target is checked (and the merge made) before
+    any is written, so a refusal leaves nothing half done.
 
     Raises:
-        ConfigError: a file exists (without ``force``) or cannot be written.
+        ConfigError: a file exists (without ``force``), the existing ``package.xml`` cannot be
+            merged (without ``force``), or a file cannot be written.
     """
     base = Path(out_dir)
     targets = [(base / relative, data) for relative, data in files.items()]
+    manifest_path = base / "package.xml"
     if not force:
-        existing = [str(p) for p, _ in targets if p.exists() or p.is_symlink()]
+        existing = [
+            str(p) for p, _ in targets if p != manifest_path and (p.exists() or p.is_symlink())
+        ]
         if existing:
             more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
             raise ConfigError(
                 f"{existing[0]} already exists{more}; refusing to overwrite it",
-                hint="pass --force to replace the files, or choose another --out-dir",
+                hint="pass --force to replace this app's files (package.xml is merged "
+                "either way), or choose another --name or --out-dir",
             )
+    for index, (path, data) in enumerate(targets):
+        if path == manifest_path and path.is_file():
+            try:
+                with path.open("rb") as handle:  # a manifest is small; never read a huge file
+                    current = handle.read(MAX_PACKAGE_XML_BYTES + 1)
+            except OSError as exc:
+                raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+            try:
+                targets[index] = (path, merge_package_xml(current, data, source=str(path)))
+            except ConfigError:
+                if not force:
+                    raise
     written = []
     try:
         for path, data in targets:

@@ -47,8 +47,10 @@ def test_manifest_json_and_scope_warning(
         "app", "manifest", "--json", "--name", "Wide", "--cert", cert, "--sf-profile", "Integration",
         "--scopes", "api,refresh_token,full", "--out-dir", tmp_path,
     )  # fmt: skip
-    assert result.code == 0
+    assert result.code == 1  # warnings, as checklist
     data = json.loads(result.stdout)
+    assert data["exit_code"] == 1
+    assert data["package_xml"] == "written"
     assert data["scopes"] == ["Api", "RefreshToken", "Full"]
     assert data["certificate_sha256"] == load_certificate(cert).sha256_fingerprint
     assert data["gitignore_line"].endswith("extlClntAppGlobalOauthSets/")
@@ -76,8 +78,11 @@ def test_manifest_warns_when_nobody_is_preauthorized(
     run_cli: RunCli, make_cert: MakeCert, tmp_path: Path
 ) -> None:
     result = run_cli("app", "manifest", "--name", "A", "--cert", make_cert(), "--out-dir", tmp_path)
-    assert result.code == 0
+    assert result.code == 1, result
     assert "hasn't approved this consumer" in result.stderr
+    assert (tmp_path / "package.xml").is_file()  # written all the same
+    checklist = run_cli("app", "checklist", "--name", "A", "--cert", make_cert())
+    assert checklist.code == result.code  # the same verdict for the same planned setup
 
 
 def test_manifest_warns_on_a_certificate_near_expiry(
@@ -158,5 +163,107 @@ def test_manifest_warns_on_an_expired_certificate(
         "app", "manifest", "--name", "A", "--cert", make_cert(days_left=-2), "--permission-set",
         "P", "--out-dir", tmp_path,
     )  # fmt: skip
-    assert result.code == 0
+    assert result.code == 1
     assert "the certificate expired on" in result.stderr
+
+
+def test_manifest_json_without_warnings_says_exit_code_0(
+    run_cli: RunCli, make_cert: MakeCert, tmp_path: Path
+) -> None:
+    result = run_cli(
+        "app", "manifest", "--json", "--name", "A", "--cert", make_cert(), "--permission-set",
+        "P", "--out-dir", tmp_path,
+    )  # fmt: skip
+    assert result.code == 0, result
+    data = json.loads(result.stdout)
+    assert data["exit_code"] == 0
+    assert data["warnings"] == []
+    checklist = run_cli("app", "checklist", "--json", "--permission-set", "P")
+    assert json.loads(checklist.stdout)["exit_code"] == checklist.code == 0
+
+
+def _members(package_xml: Path) -> dict[str, list[str]]:
+    ns = f"{{{METADATA_NAMESPACE}}}"
+    root = ET.parse(package_xml).getroot()
+    return {
+        t.findtext(f"{ns}name") or "": [m.text or "" for m in t.findall(f"{ns}members")]
+        for t in root.findall(f"{ns}types")
+    }
+
+
+_ECA_TYPES = {
+    "ExternalClientApplication",
+    "ExtlClntAppGlobalOauthSettings",
+    "ExtlClntAppOauthSettings",
+    "ExtlClntAppOauthConfigurablePolicies",
+    "ExtlClntAppConfigurablePolicies",
+}
+
+
+def test_a_second_app_is_merged_into_package_xml(
+    run_cli: RunCli, make_cert: MakeCert, tmp_path: Path
+) -> None:
+    """Plan (b) of a rotation: the second app goes beside the first, in the same manifest."""
+    out = tmp_path / "force-app" / "main" / "default"
+    first = ("app", "manifest", "--name", "Acme_Sync", "--permission-set", "P", "--out-dir", out)
+    assert run_cli(*first, "--cert", make_cert()).code == 0
+    second = run_cli(
+        "app", "manifest", "--name", "Acme_Sync_2", "--cert", make_cert(), "--permission-set",
+        "P", "--out-dir", out,
+    )  # fmt: skip
+    assert second.code == 0, second
+    assert "Acme_Sync_2 added; the members already listed are kept" in second.stderr
+    members = _members(out / "package.xml")
+    assert set(members) == _ECA_TYPES
+    assert all(names == ["Acme_Sync", "Acme_Sync_2"] for names in members.values()), members
+    assert (out / "externalClientApps" / "Acme_Sync.eca-meta.xml").is_file()
+    assert (out / "externalClientApps" / "Acme_Sync_2.eca-meta.xml").is_file()
+    # the first app's own files are still refused without --force, and nothing changes
+    before = (out / "package.xml").read_bytes()
+    again = run_cli(*first, "--cert", make_cert())
+    assert again.code == 78
+    assert "refusing to overwrite" in again.stderr
+    assert (out / "package.xml").read_bytes() == before
+    # with --force the app's files are replaced, and the manifest still lists both apps
+    assert run_cli(*first, "--cert", make_cert(), "--force").code == 0
+    assert all(v == ["Acme_Sync", "Acme_Sync_2"] for v in _members(out / "package.xml").values())
+
+
+def test_a_merged_manifest_keeps_the_project_s_other_components(
+    run_cli: RunCli, make_cert: MakeCert, tmp_path: Path
+) -> None:
+    (tmp_path / "package.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<Package xmlns="{METADATA_NAMESPACE}">\n'
+        "    <!-- the project's own classes -->\n"
+        "    <types>\n        <members>AcmeSync</members>\n        <name>ApexClass</name>\n"
+        "    </types>\n    <version>58.0</version>\n</Package>\n"
+    )
+    result = run_cli(
+        "app", "manifest", "--json", "--name", "A", "--cert", make_cert(), "--permission-set",
+        "P", "--out-dir", tmp_path,
+    )  # fmt: skip
+    assert result.code == 0, result
+    assert json.loads(result.stdout)["package_xml"] == "merged"
+    members = _members(tmp_path / "package.xml")
+    assert members["ApexClass"] == ["AcmeSync"]
+    assert {k for k, v in members.items() if v == ["A"]} == _ECA_TYPES
+    text = (tmp_path / "package.xml").read_text()
+    assert "<!-- the project's own classes -->" in text
+    assert "<version>66.0</version>" in text  # the certificate field needs 60.0 or later
+
+
+def test_a_package_xml_that_cannot_be_merged_is_refused_without_force(
+    run_cli: RunCli, make_cert: MakeCert, tmp_path: Path
+) -> None:
+    (tmp_path / "package.xml").write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE p [<!ENTITY x "y">]>\n<Package>&x;</Package>\n'
+    )
+    args = ("app", "manifest", "--name", "A", "--cert", make_cert(), "--permission-set", "P")
+    result = run_cli(*args, "--out-dir", tmp_path)
+    assert result.code == 78, result
+    assert "declares a DTD" in result.stderr
+    assert "--force" in result.stderr
+    assert not (tmp_path / "externalClientApps").exists()  # nothing half done
+    assert run_cli(*args, "--out-dir", tmp_path, "--force").code == 0
+    assert set(_members(tmp_path / "package.xml")) == _ECA_TYPES

@@ -108,7 +108,19 @@ def manifest(
     """Write the External Client App's metadata and package.xml, ready for sf project deploy.
 
     The global OAuth settings file (extlClntAppGlobalOauthSets/) holds the certificate and,
-    once retrieved, the consumer key: do not commit it.
+    once retrieved, the consumer key: do not commit it. An existing package.xml is merged:
+    its members stay and this app's are added, so a second app (a zero-downtime certificate
+    rotation) can go into the same directory. An app's own files are replaced only with
+    --force.
+
+    \b
+    Examples:
+      sfbearer app manifest --name Acme_Sync --cert keys/server.crt --permission-set Acme_Int
+      sfbearer app manifest --name Acme_Sync_2 --cert new/server.crt --permission-set Acme_Int
+      sfbearer app manifest --name Acme_Sync --cert new/server.crt --permission-set Acme_Int --force
+
+    Exit code: 0, or 1 when the planned setup has warnings (scopes beyond least privilege,
+    nobody pre-authorized, a certificate near or past expiry); the files are written either way.
     """
     from sfbearer.checklist import checklist_warnings
     from sfbearer.manifest import GLOBAL_OAUTH_DIR, AppSpec, build_metadata, write_metadata
@@ -130,7 +142,10 @@ def manifest(
         warnings.append(f"the certificate expired on {info.not_after:%Y-%m-%d}: make a new one")
     elif info.days_left < 30:
         warnings.append(f"the certificate expires {info.not_after:%Y-%m-%d} ({info.days_text()})")
+    package_xml = out_dir / "package.xml"
+    merged = package_xml.is_file()
     written = write_metadata(out_dir, build_metadata(spec), force=force)
+    code = 1 if warnings else 0
     secret_dir = out_dir / GLOBAL_OAUTH_DIR
     gitignore = f"{secret_dir.as_posix()}/"
     deploy = f"sf project deploy start --manifest {(out_dir / 'package.xml').as_posix()}"
@@ -145,13 +160,17 @@ def manifest(
                 "do_not_commit": str(secret_dir),
                 "gitignore_line": gitignore,
                 "deploy": deploy,
+                "package_xml": "merged" if merged else "written",
                 "warnings": warnings,
+                "exit_code": code,
             }
         )
     else:
         for path in written:
             app.out(str(path))
         app.info(f"scopes: {', '.join(chosen)}; pre-authorized: {spec.preauthorized}")
+    if merged:
+        app.info(f"{package_xml}: {name} added; the members already listed are kept")
     for warning in warnings:
         app.warn(warning)
     app.warn(
@@ -160,7 +179,7 @@ def manifest(
     )
     app.info(f"deploy: {deploy}")
     app.info("then copy the consumer key (sfbearer app checklist shows where)")
-    return 0
+    return code
 
 
 @app.command("checklist")
@@ -241,8 +260,9 @@ def checklist_command(
     warnings = checklist_warnings(chosen, sf_profile=sf_profile, permission_set=permission_set)
     if missing_cert:
         warnings.append(missing_cert)
+    code = 1 if warnings else 0
     if app.json_mode:
-        app.json({"steps": [s.as_dict() for s in steps], "warnings": warnings})
+        app.json({"steps": [s.as_dict() for s in steps], "warnings": warnings, "exit_code": code})
     else:
         for number, step in enumerate(steps, 1):
             app.out(f"{number}. {step.title}")
@@ -254,4 +274,4 @@ def checklist_command(
             app.out()
     for warning in warnings:
         app.warn(warning)
-    return 1 if warnings else 0
+    return code
