@@ -248,6 +248,12 @@ def decode(app: App, source: str, cert: Path | None) -> int:
     warnings (expired, lifetime over 3 minutes, exp in milliseconds, aud not a Salesforce
     login URL, iss not shaped like a consumer key), 2 when the signature does not verify,
     78 when the input is not a JWT or the certificate cannot be read.
+
+    \b
+    Examples:
+      sfbearer assertion decode jwt.txt
+      sfbearer assertion decode jwt.txt --cert keys/server.crt   # verify the signature too
+      sfbearer assertion new -p acme | sfbearer assertion decode -
     """
     import time
 

@@ -100,6 +100,12 @@ def tail(app: App, path: Path | None, count: int, follow: bool) -> int:
     """Show the latest records of the audit trail (JSON lines with --json).
 
     Rotated files (audit.jsonl.1, ...) are read too; with --follow, rotation is followed.
+
+    \b
+    Examples:
+      sfbearer audit tail -p acme -n 50
+      sfbearer audit tail -p acme --follow
+      sfbearer audit tail --path /var/log/sfbearer/audit.jsonl --json
     """
     from sfbearer.audit import follow_trail, read_latest
 

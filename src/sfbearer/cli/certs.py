@@ -150,6 +150,12 @@ def status(app: App, paths: tuple[Path, ...], warn_days: int, critical_days: int
     """Expiry of every profile's certificate and of each PATH.
 
     Exit code: 0 all ok, 1 a warning, 2 critical, expired or unreadable, 78 nothing to check.
+
+    \b
+    Examples:
+      sfbearer certs status
+      sfbearer certs status keys/server.crt --json
+      sfbearer certs status --warn-days 30 --critical-days 7   # for cron / monitoring
     """
     from sfbearer.lifecycle import check_certificate, exit_code, rotation_advice
 
@@ -231,6 +237,11 @@ def calendar(app: App, paths: tuple[Path, ...], out: Path, days_before: str) -> 
 
     One all-day event on each expiry day and one on each reminder day, with stable UIDs:
     importing the file again updates the events instead of adding copies.
+
+    \b
+    Examples:
+      sfbearer certs calendar --out sfbearer-certs.ics
+      sfbearer certs calendar keys/server.crt --out acme.ics --days-before 30,7,1
     """
     from sfbearer._exceptions import ConfigError
     from sfbearer.lifecycle import build_calendar, check_certificate, parse_days_before

@@ -31,7 +31,13 @@ def profiles() -> None:
 @global_options
 @pass_app
 def list_(app: App) -> int:
-    """List the profiles (* marks the default)."""
+    """List the profiles (* marks the default).
+
+    \b
+    Examples:
+      sfbearer profiles list
+      sfbearer profiles list --json
+    """
     from sfbearer.config import config_path, default_profile_name, load_profiles
 
     found = load_profiles()
@@ -90,7 +96,13 @@ def _redact_url(url: str | None) -> str | None:
 @global_options
 @pass_app
 def show(app: App, name: str | None) -> int:
-    """Show a profile (NAME, else --profile, else the default). Never prints secrets."""
+    """Show a profile (NAME, else --profile, else the default). Never prints secrets.
+
+    \b
+    Examples:
+      sfbearer profiles show acme
+      sfbearer -p acme profiles show --json
+    """
     from sfbearer._config_file import PROFILE_FIELDS
     from sfbearer._exceptions import EnvironmentConfigError
     from sfbearer.config import ENV_VARS, config_path, default_profile_name, get_profile
@@ -156,7 +168,12 @@ def show(app: App, name: str | None) -> int:
 @global_options
 @pass_app
 def remove(app: App, name: str) -> int:
-    """Remove profile NAME. Its key files are kept (delete them once retired)."""
+    """Remove profile NAME. Its key files are kept (delete them once retired).
+
+    \b
+    Examples:
+      sfbearer profiles remove acme-old
+    """
     from sfbearer.config import config_path, get_profile, remove_profile
 
     profile = get_profile(name)
@@ -182,7 +199,12 @@ def _key_path(profile: Profile) -> Path | None:
 @global_options
 @pass_app
 def default(app: App, name: str) -> int:
-    """Make NAME the default profile."""
+    """Make NAME the default profile.
+
+    \b
+    Examples:
+      sfbearer profiles default acme
+    """
     from sfbearer.config import config_path, set_default_profile
 
     set_default_profile(name)

@@ -78,6 +78,10 @@ def revoke(app: App, **flags: Any) -> int:
     It needs a shared cache (file:, redis://): the cached session is revoked and removed.
     With the default in-memory cache a new process never holds a session, so there is
     nothing it could revoke: that is a configuration error (exit 78).
+
+    \b
+    Examples:
+      sfbearer token revoke -p acme
     """
     from sfbearer.cache.memory import MemoryCache
     from sfbearer.cli._runtime import credentials_from_flags
