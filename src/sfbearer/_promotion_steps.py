@@ -4,6 +4,7 @@ wrong. Pure functions of the source and derived profiles, used by :mod:`sfbearer
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -11,6 +12,29 @@ if TYPE_CHECKING:
     from sfbearer.keys import CertificateInfo
 
 __all__ = ["promotion_steps", "promotion_warnings"]
+
+
+def _init_flags(profile: Profile) -> list[tuple[str, object]]:
+    """The ``sfbearer init`` flags that recreate ``profile``'s other settings."""
+    import dataclasses
+
+    from sfbearer.config import Profile
+
+    defaults = {f.name: f.default for f in dataclasses.fields(Profile)}
+    flags: list[tuple[str, object]] = [
+        ("--jwt-key-file", profile.jwt_key_file),
+        ("--cert", profile.cert_file),
+        ("--audience", profile.audience),
+        *(("--allow-host", host) for host in profile.allow_hosts),
+        ("--passphrase-env", profile.passphrase_env),
+        ("--cache", profile.cache if profile.cache != defaults["cache"] else None),
+        ("--audit", profile.audit),
+        ("--proxy", profile.proxy),
+        ("--ca-bundle", profile.ca_bundle),
+    ]
+    if profile.session_timeout != defaults["session_timeout"]:
+        flags.append(("--session-timeout", profile.session_timeout))
+    return [(flag, value) for flag, value in flags if value]
 
 
 def promotion_steps(
@@ -34,11 +58,17 @@ def promotion_steps(
         "it: assign its profile or permission set to the app.",
     ]
     if derived.client_id == CLIENT_ID_PLACEHOLDER:
+        q = shlex.quote
+        init = (
+            f"sfbearer init {q(name)} --client-id CONSUMER_KEY --username "
+            f"{q(derived.username)} --environment {q(derived.environment)}"
+        )
+        init += "".join(f" {flag} {q(str(value))}" for flag, value in _init_flags(derived))
         steps.append(
             "Copy the new app's consumer key into the profile: sfbearer profiles promote "
-            f"{source.name} --to {name} --environment {derived.environment} "
-            f"--username {derived.username} --client-id CONSUMER_KEY --force (the key pair "
-            "is kept), or sfbearer init --force."
+            f"{q(source.name)} --to {q(name)} --environment {q(derived.environment)} "
+            f"--username {q(derived.username)} --client-id CONSUMER_KEY --force (the key "
+            f"pair is kept), or {init} --force."
         )
     steps.append(f"Check the whole chain: sfbearer doctor -p {name}")
     return tuple(steps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from sfbearer.config import Profile, get_profile, save_profile
@@ -103,6 +104,13 @@ def test_promote_json_switches_and_keeps_the_old_pair(
     assert cert.exists()
 
 
+def _message_column(line: str) -> int:
+    """Where the message of a ``[FAIL] name      message`` line starts."""
+    match = re.match(r"^\[.{4}\] (.*?) {2,}(\S)", line)
+    assert match is not None, line
+    return match.start(2)
+
+
 def test_promote_check_refuses_until_the_new_certificate_is_uploaded(
     org: Org, prod: Profile, run_cli: RunCli
 ) -> None:
@@ -113,6 +121,15 @@ def test_promote_check_refuses_until_the_new_certificate_is_uploaded(
     assert "invalid_grant" in refused.stderr
     assert "nothing was switched" in refused.stderr
     assert get_profile("prod").jwt_key_file == str(org.key)
+    # doctor's columns: every message starts in the same column, as doctor prints them
+    rows = [line for line in refused.stderr.splitlines() if line.startswith("[")]
+    assert len(rows) > 3
+    starts = {_message_column(line) for line in rows}
+    assert len(starts) == 1, rows
+    doctor = run_cli("doctor", "-p", "prod")
+    doctor_rows = [ln for ln in doctor.output.splitlines() if ln.startswith("[")]
+    assert doctor_rows
+    assert {_message_column(line) for line in doctor_rows} == starts
 
     pending = get_profile("prod")
     org.sf.update_app(APP, certificate=Path(pending.next_cert_file or ""))

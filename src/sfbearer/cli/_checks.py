@@ -8,13 +8,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sfbearer.doctor import Check
 
-__all__ = ["MARK", "check_lines"]
+__all__ = ["MARK", "NAME_WIDTH", "check_lines"]
+
+# wide enough for every check doctor runs ("certificate validity", "connection settings"),
+# so doctor and certs promote --check print the same columns
+NAME_WIDTH = 22
 
 # four characters each, so the names line up whatever the status
 MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "unreachable": "UNRE", "skip": "skip"}
 
 
-def check_lines(check: Check, *, width: int, hint: bool = True) -> Iterator[str]:
+def check_lines(check: Check, *, width: int = NAME_WIDTH, hint: bool = True) -> Iterator[str]:
     """``[FAIL] name  message``, then ``-> hint`` under it when something is wrong.
 
     Example:

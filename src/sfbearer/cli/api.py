@@ -214,7 +214,7 @@ def query(app: App, soql: str, fmt: str | None, include_deleted: bool, **flags: 
         elif fmt == "json":
             _print_json(app, records)
         elif fmt == "csv":
-            _print_csv(app, records)
+            _print_csv(app, records, soql)
         else:
             rows = list(records)
             columns = list(dict.fromkeys(k for r in rows for k in r))
@@ -247,7 +247,59 @@ def _print_json(app: App, records: Iterator[dict[str, Any]]) -> None:
     app.out("[]" if first else "]")
 
 
-def _print_csv(app: App, records: Iterator[dict[str, Any]]) -> None:
+def select_columns(soql: str) -> list[str]:
+    """The columns a query's records would have, read from its SELECT list (for the CSV
+    header of an empty result): dotted paths as written, a subquery by its relationship, an
+    aggregate by its alias or ``exprN``. Empty when the list cannot be read (``FIELDS(ALL)``).
+
+    Example:
+        >>> select_columns("SELECT Id, Owner.Name, (SELECT Id FROM Contacts), COUNT(Id) n, "
+        ...                "MAX(Amount) FROM Account")
+        ['Id', 'Owner.Name', 'Contacts', 'n', 'expr0']
+    """
+    match = re.match(r"\s*SELECT\s+", soql, re.IGNORECASE)
+    if match is None:
+        return []
+    rest = soql[match.end() :]
+    depth, items, current = 0, [], ""
+    for index, char in enumerate(rest):
+        # the first top-level FROM ends the list; a subquery's FROM is inside parentheses
+        if depth == 0 and re.match(r"\s+FROM\s", rest[index:], re.IGNORECASE):
+            break
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += char
+    else:
+        return []  # no FROM
+    items.append(current.strip())
+    columns: list[str] = []
+    expr = 0
+    for item in items:
+        if not item:
+            return []
+        sub = re.match(r"\(\s*SELECT\s.*?\sFROM\s+(\w+)", item, re.IGNORECASE | re.DOTALL)
+        if sub:
+            columns.append(sub.group(1))
+        elif "(" in item:
+            if re.match(r"FIELDS\s*\(", item, re.IGNORECASE):
+                return []
+            alias = re.search(r"\)\s+(\w+)\s*$", item)
+            if alias:
+                columns.append(alias.group(1))
+            else:
+                columns.append(f"expr{expr}")
+                expr += 1
+        elif re.fullmatch(r"[\w.]+", item):
+            columns.append(item)
+        else:
+            return []  # TYPEOF and the like: the records say what the columns are
+    return columns
+
+
+def _print_csv(app: App, records: Iterator[dict[str, Any]], soql: str = "") -> None:
     import csv
     import io
 
@@ -263,3 +315,8 @@ def _print_csv(app: App, records: Iterator[dict[str, Any]]) -> None:
         app.out(buffer.getvalue().removesuffix("\n"))
         buffer.seek(0)
         buffer.truncate()
+    if writer is None:  # no records: the header alone, so the file still says what it holds
+        columns = select_columns(soql)
+        if columns:
+            csv.writer(buffer, lineterminator="\n").writerow(columns)
+            app.out(buffer.getvalue().removesuffix("\n"))

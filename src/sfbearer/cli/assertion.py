@@ -32,16 +32,33 @@ GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _MAX_INPUT_BYTES = 64 * 1024
 
 
-def curl_command(token_url: str, source: str) -> str:
+def curl_command(token_url: str, source: str, *, ca_bundle: str | None = None) -> str:
     """The curl command that exchanges the assertion in ``source`` (a file, or ``-``: stdin).
 
     ``--data-urlencode name@file`` sends the file's bytes URL-encoded, newlines included,
-    which is why ``assertion new`` writes no trailing newline to a file or a pipe.
+    which is why ``assertion new`` writes no trailing newline to a file or a pipe. With a
+    ``ca_bundle`` (an emulator's local CA, a corporate proxy's) curl gets ``--cacert``: it
+    does not read sfbearer's settings.
+
+    Example:
+        >>> curl_command("https://127.0.0.1:8443/services/oauth2/token", "-", ca_bundle="ca.pem")
+        'curl -sS --cacert ca.pem https://127.0.0.1:8443/services/oauth2/token -d grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer --data-urlencode assertion@-'
     """
+    cacert = f"--cacert {_quote(ca_bundle)} " if ca_bundle else ""
     return (
-        f"curl -sS {_quote(token_url)} -d grant_type={GRANT_TYPE} "
+        f"curl -sS {cacert}{_quote(token_url)} -d grant_type={GRANT_TYPE} "
         f"--data-urlencode {_quote('assertion@' + source)}"
     )
+
+
+def _ca_bundle(configured: str | None) -> str | None:
+    """The CA bundle sfbearer trusts for https (the profile's, SFBEARER_CA_BUNDLE or
+    SSL_CERT_FILE), for the printed curl; None for the system store."""
+    import os
+
+    if configured:
+        return os.path.expanduser(configured)
+    return os.environ.get("SSL_CERT_FILE") or None
 
 
 _SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
@@ -139,7 +156,9 @@ def new(app: App, lifetime: int, out: Path | None, **flags: Any) -> int:
                 EXIT_CONFIG,
                 hint="choose a writable --out path",
             ) from None
-    curl = curl_command(env.token_url, str(out) if out is not None else "-")
+    curl = curl_command(
+        env.token_url, str(out) if out is not None else "-", ca_bundle=_ca_bundle(profile.ca_bundle)
+    )
     if app.json_mode:
         report: dict[str, Any] = {
             "out": str(out) if out is not None else None,

@@ -7,12 +7,12 @@ from typing import Any
 import click
 
 from sfbearer.cli._app import App, global_options, pass_app
-from sfbearer.cli._checks import check_lines
+from sfbearer.cli._checks import NAME_WIDTH, check_lines
 from sfbearer.cli._options import connection_options
 
 __all__ = ["doctor"]
 
-_WIDTH = 22
+_WIDTH = NAME_WIDTH
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

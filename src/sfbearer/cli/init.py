@@ -118,7 +118,7 @@ def _check_given_key(app: App, profile: Profile, cert_given: bool) -> Certificat
 @click.option("--allow-host", multiple=True, metavar="HOST", help="Trust a non-Salesforce host.")
 @click.option("--passphrase-env", metavar="VAR", help="Variable holding the key passphrase.")
 @click.option("--session-timeout", type=click.IntRange(1, 1440), help="Minutes [default: 120].")
-@click.option("--cache", help="memory, file:PATH or redis://... [default: memory].")
+@click.option("--cache", help="memory, file:DIR (a directory) or redis://... [default: memory].")
 @click.option("--audit", metavar="PATH", help="Audit trail file.")
 @click.option("--proxy", metavar="URL", help="HTTP(S) proxy.")
 @click.option("--ca-bundle", metavar="PATH", help="CA bundle for TLS.")

@@ -185,7 +185,7 @@ def promote(app: App, client_id: str | None, check: bool) -> int:
         for finding in check_pending(profile.name, client_id=client_id):
             checks.append(finding)
             if not app.json_mode:
-                for line in check_lines(finding, width=14):
+                for line in check_lines(finding):
                     app.info(line)
         code = exit_code(checks)
         if code >= 2:
