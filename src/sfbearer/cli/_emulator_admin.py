@@ -7,8 +7,10 @@ The ``emulator`` group in :mod:`sfbearer.cli.emulator` registers them; exit code
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,13 +30,14 @@ from sfbearer.cli._app import (
 if TYPE_CHECKING:
     from sfbearer.emulator.control import EmulatorControl
 
-__all__ = ["ADMIN_COMMANDS"]
+__all__ = ["ADMIN_COMMANDS", "Target", "render", "with_target"]
 
 _URL_ENV = "SFBEARER_EMULATOR_URL"
+_NO_SUCH = re.compile(r"\bno (app|user) named '([^']*)'")
 _STATE_ENV = "SFBEARER_EMULATOR_STATE"
 
 
-class _Target:
+class Target:
     """The CLI face of :class:`~sfbearer.emulator.control.EmulatorControl`: errors become exits.
 
     Built from ``--url``/``--state``/``--ca`` before the command runs, but checked on first
@@ -57,22 +60,65 @@ class _Target:
             )
         return EmulatorControl(url=url, state=state, ca=ca)
 
-    def _do(self, action: Callable[[EmulatorControl], Any]) -> Any:
+    def _do(self, action: Callable[[EmulatorControl], Any], hint: str = "") -> Any:
         from sfbearer.emulator.control import ControlError
 
         control = self.control
         try:
             return action(control)
         except ControlError as exc:
-            raise Abort(
-                exc.message, EXIT_UNREACHABLE if exc.unreachable else EXIT_CONFIG, hint=exc.hint
-            ) from None
+            if exc.unreachable:
+                raise Abort(exc.message, EXIT_UNREACHABLE, hint=exc.hint) from None
+            hint = exc.hint or self._refusal_hint(exc.message) or hint or _command_help()
+            raise Abort(exc.message, EXIT_CONFIG, hint=hint) from None
+
+    def _refusal_hint(self, message: str) -> str:
+        """What to do about a refusal (the admin API sends only its message)."""
+        missing = _NO_SUCH.search(message)
+        if missing is not None:
+            kind, name = missing.group(1), missing.group(2)
+            if kind == "app":
+                near = _closest(name, self._names("apps", "name"))
+                if near:
+                    return f"did you mean {near!r}? (app names are case-sensitive)"
+                return f"create it first: sfbearer emulator add-app --name {name} --cert server.crt"
+            near = _closest(name, self._names("users", "username"))
+            if near:
+                return f"did you mean {near!r}?"
+            return f"create the user first: sfbearer emulator add-user --username {name}"
+        if "consumer key already used" in message:
+            return "give another --consumer-key, or none to keep the app's own (or get a new one)"
+        return ""
+
+    def _names(self, kind: str, key: str) -> list[str]:
+        return [str(item[key]) for item in self.listing(kind)]
+
+    def listing(self, kind: str) -> list[dict[str, Any]]:
+        """The emulator's ``apps`` or ``users`` as dicts (none when they cannot be read)."""
+        from sfbearer.emulator.control import ControlError
+
+        control = self.control
+        try:
+            if control.url is not None:
+                return list(control.call("GET", "state")[kind])
+            ctx = control.open()
+            try:
+                items = ctx.registry.list_apps() if kind == "apps" else ctx.registry.list_users()
+                return [item.to_dict() for item in items]
+            finally:
+                ctx.close()
+        except (ControlError, KeyError, TypeError):
+            return []
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         return self._do(lambda control: control.call(method, path, body))
 
-    def run(self, path: str, body: dict[str, Any], operation: Callable[..., Any]) -> Any:
-        return self._do(lambda control: control.run(path, body, operation))
+    def run(
+        self, path: str, body: dict[str, Any], operation: Callable[..., Any], hint: str = ""
+    ) -> Any:
+        """Apply ``operation`` (``--state``) or POST to the admin ``path`` (``--url``);
+        ``hint`` goes with a refusal that has none more specific."""
+        return self._do(lambda control: control.run(path, body, operation), hint)
 
     def stats(self) -> Any:
         return self._do(lambda control: control.stats())
@@ -98,7 +144,7 @@ def _ca_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., A
     )
 
 
-def _with_target(func: Callable[..., Any]) -> Callable[..., Any]:
+def with_target(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--url``/``--state``/``--ca`` (one emulator, running or stopped) and pass ``target``."""
 
     @_url_option(required=False)
@@ -115,12 +161,23 @@ def _with_target(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(
         *args: Any, url: str | None, state: Path | None, ca: Path | None, **kwargs: Any
     ) -> Any:
-        return func(*args, target=_Target(url, state, ca), **kwargs)
+        return func(*args, target=Target(url, state, ca), **kwargs)
 
     return wrapper
 
 
-def _render(app: App, data: Any, text: str) -> None:
+def _command_help() -> str:
+    context = click.get_current_context(silent=True)
+    command = context.info_name if context is not None else "COMMAND"
+    return f"see: sfbearer emulator {command} --help"
+
+
+def _closest(word: str, choices: list[str]) -> str:
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return found[0] if found else ""
+
+
+def render(app: App, data: Any, text: str) -> None:
     if app.json_mode:
         app.json(data)
     else:
@@ -157,14 +214,27 @@ def _render(app: App, data: Any, text: str) -> None:
 )
 @click.option("--consumer-key", default=None, help="Consumer key (default: generated).")
 @click.option("--not-installed", is_flag=True, help="Register the app as not installed in the org.")
-@_with_target
+@with_target
 @global_options
 @pass_app
 def add_app(
     app: App, name: str, cert: Path, scopes: str, policy: str, session_timeout: int,
-    consumer_key: str | None, not_installed: bool, target: _Target,
+    consumer_key: str | None, not_installed: bool, target: Target,
 ) -> None:  # fmt: skip
-    """Create (or replace) an External Client App; prints its consumer key."""
+    """Create an External Client App, or update the one of that name; prints its consumer key.
+
+    Re-adding an existing app updates it in place: its consumer key is kept (profiles
+    already using it keep working) unless --consumer-key gives another, and so are its
+    pre-authorizations; the certificate, scopes, policy, session timeout and installed
+    flag are replaced.
+
+    \b
+    Examples:
+      sfbearer emulator add-app --name ci --cert server.crt --url http://127.0.0.1:8443
+      CK=$(sfbearer emulator add-app --name ci --cert server.crt --state org.db)
+      sfbearer emulator add-app --name ci --cert new.crt --url $URL   # certificate cutover
+      sfbearer emulator add-app --name legacy --cert server.crt --scopes api --url $URL
+    """
     from sfbearer.emulator import ops
     from sfbearer.emulator.registry import RegistryError
 
@@ -172,13 +242,39 @@ def add_app(
     try:
         pem = ops.certificate_pem(cert)
     except RegistryError as exc:
-        raise Abort(str(exc), EXIT_CONFIG) from None
+        raise Abort(str(exc), EXIT_CONFIG, hint=_certificate_hint(cert)) from None
     body = {"name": name, "certificate": pem, "scopes": scopes, "policy": policy,
             "session_timeout": session_timeout, "installed": not not_installed}  # fmt: skip
     if consumer_key:
         body["consumer_key"] = consumer_key
+    before = {a["name"]: a["consumer_key"] for a in target.listing("apps")}
+    existed, old_key = name in before, before.get(name)
     result = target.run("apps", body, ops.add_app)
-    _render(app, result, result["consumer_key"])
+    render(app, {**result, "created": not existed}, result["consumer_key"])
+    if not existed:
+        app.info(f"app {name} created")
+    elif old_key != result["consumer_key"]:
+        app.warn(
+            f"app {name} updated with a NEW consumer key: profiles using the old one now fail "
+            "with invalid_client_id"
+        )
+    else:
+        app.info(
+            f"app {name} updated: consumer key and pre-authorizations kept; certificate, "
+            "scopes, policy, session timeout and installed flag replaced"
+        )
+
+
+def _certificate_hint(path: Path) -> str:
+    try:
+        head = path.read_bytes()[:4096]
+    except OSError:
+        return "give --cert a readable certificate file (PEM or DER)"
+    if b"PRIVATE KEY" in head:
+        return "--cert takes the certificate (server.crt), never the private key; `sfbearer keys new` writes both"
+    if b"PUBLIC KEY" in head or b"CERTIFICATE REQUEST" in head:
+        return "--cert takes an X.509 certificate; make one with: sfbearer keys new (server.crt)"
+    return "--cert takes an X.509 certificate in PEM or DER, like the server.crt `sfbearer keys new` writes"
 
 
 @click.command("add-user")
@@ -195,14 +291,22 @@ def add_app(
 )
 @click.option("--email", default=None)
 @click.option("--inactive", is_flag=True, help="Create the user deactivated.")
-@_with_target
+@with_target
 @global_options
 @pass_app
 def add_user(
     app: App, username: str, sf_profile: str, permission_sets: tuple[str, ...], email: str | None,
-    inactive: bool, target: _Target,
+    inactive: bool, target: Target,
 ) -> None:  # fmt: skip
-    """Create (or update) a user; prints its id."""
+    """Create a user, or update the one with that username (its id is kept); prints its id.
+
+    \b
+    Examples:
+      sfbearer emulator add-user --username int@acme.com --url http://127.0.0.1:8443
+      sfbearer emulator add-user --username int@acme.com --sf-profile "Integration User" \\
+          --permission-set "CI Access" --state org.db
+      sfbearer emulator add-user --username old@acme.com --inactive --url $URL
+    """
     from sfbearer.emulator import ops
 
     body: dict[str, Any] = {"username": username, "profile": sf_profile,
@@ -210,7 +314,7 @@ def add_user(
     if email:
         body["email"] = email
     result = target.run("users", body, ops.add_user)
-    _render(app, result, result["id"])
+    render(app, result, result["id"])
 
 
 @click.command("authorize")
@@ -220,21 +324,28 @@ def add_user(
 )
 @click.option("--permission-set", default=None, help="Pre-authorize this permission set.")
 @click.option("--user", default=None, help="Pre-authorize one user (through a permission set).")
-@_with_target
+@with_target
 @global_options
 @pass_app
 def authorize(
     app: App, app_name: str, sf_profile: str | None, permission_set: str | None, user: str | None,
-    target: _Target,
+    target: Target,
 ) -> None:  # fmt: skip
-    """Pre-authorize a profile, a permission set or a user for an app."""
+    """Pre-authorize a profile, a permission set or a user for an app.
+
+    \b
+    Examples:
+      sfbearer emulator authorize --app ci --sf-profile "Integration User" --url $URL
+      sfbearer emulator authorize --app ci --permission-set "CI Access" --state org.db
+      sfbearer emulator authorize --app ci --user int@acme.com --url $URL
+    """
     from sfbearer.emulator import ops
 
     if sum(x is not None for x in (sf_profile, permission_set, user)) != 1:
         raise Abort("give exactly one of --sf-profile, --permission-set, --user", EXIT_USAGE)
     body = {"app": app_name, "profile": sf_profile, "permission_set": permission_set, "user": user}
     result = target.run("authorize", body, ops.authorize)
-    _render(
+    render(
         app,
         result,
         f"{app_name}: profiles {', '.join(result['profiles']) or '-'}; permission sets {', '.join(result['permission_sets']) or '-'}",
@@ -243,26 +354,38 @@ def authorize(
 
 @click.command("revoke-sessions")
 @click.option("--user", default=None, help="Only this user's sessions (default: all).")
-@_with_target
+@with_target
 @global_options
 @pass_app
-def revoke_sessions(app: App, user: str | None, target: _Target) -> None:
-    """Revoke sessions (all, or one user's)."""
+def revoke_sessions(app: App, user: str | None, target: Target) -> None:
+    """Revoke sessions (all, or one user's); the next API call with them answers 401.
+
+    \b
+    Examples:
+      sfbearer emulator revoke-sessions --url http://127.0.0.1:8443
+      sfbearer emulator revoke-sessions --user int@acme.com --url $URL
+    """
     from sfbearer.emulator import ops
 
     def operation(ctx: Any, user: str | None = None) -> Any:
         return {"revoked": ops.revoke_sessions(ctx, user)}
 
     result = target.run("revoke-sessions", {"user": user}, operation)
-    _render(app, result, f"revoked {result['revoked']} session(s)")
+    render(app, result, f"revoked {result['revoked']} session(s)")
 
 
 @click.command("stats")
-@_with_target
+@with_target
 @global_options
 @pass_app
-def stats(app: App, target: _Target) -> None:
-    """Counters: token requests (ok/failed, per user and app), API calls, active sessions."""
+def stats(app: App, target: Target) -> None:
+    """Counters: token requests (ok/failed, per user and app), API calls, active sessions.
+
+    \b
+    Examples:
+      sfbearer emulator stats --url http://127.0.0.1:8443
+      sfbearer emulator stats --state org.db --json    # a running one's file: ~1 s behind
+    """
     data = target.stats()
     if app.json_mode:
         app.json(data)
@@ -326,7 +449,16 @@ def faults(
     retry_after: int | None, no_retry_after: bool, drop_rate: float | None, scope: str | None,
     login_rate_exhausted: bool | None, ip_restricted: bool | None, reset: bool, url: str, ca: Path | None,
 ) -> None:  # fmt: skip
-    """Show or change the fault switches of a running emulator."""
+    """Show or change the fault switches of a running emulator.
+
+    \b
+    Examples:
+      sfbearer emulator faults --url $URL                                  # show them
+      sfbearer emulator faults --error-rate 0.2 --error-status 503 --retry-after 2 --url $URL
+      sfbearer emulator faults --latency 1.5 --scope api --url $URL
+      sfbearer emulator faults --login-rate-exhausted --url $URL
+      sfbearer emulator faults --reset --url $URL
+    """
     changes: dict[str, Any] = {"reset": reset} if reset else {}
     for name, value in (("latency", latency), ("error_rate", error_rate), ("error_status", error_status),
                         ("retry_after", retry_after), ("drop_rate", drop_rate), ("scope", scope),
@@ -335,7 +467,7 @@ def faults(
             changes[name] = value
     if no_retry_after:
         changes["retry_after"] = None
-    target = _Target(url, None, ca)
+    target = Target(url, None, ca)
     data = target.call("POST" if changes else "GET", "faults", changes or None)
     if app.json_mode:
         app.json(data)
@@ -345,3 +477,4 @@ def faults(
 
 
 ADMIN_COMMANDS = (add_app, add_user, authorize, revoke_sessions, stats, faults)
+"""The admin commands; ``add-field`` lives in :mod:`sfbearer.cli._emulator_field`."""

@@ -15,6 +15,7 @@ import click
 
 from sfbearer.cli._app import EXIT_CONFIG, Abort, App, global_options, pass_app
 from sfbearer.cli._emulator_admin import ADMIN_COMMANDS
+from sfbearer.cli._emulator_field import add_field
 
 __all__ = ["emulator"]
 
@@ -22,7 +23,14 @@ __all__ = ["emulator"]
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @global_options
 def emulator() -> None:
-    """Run and configure the local Salesforce emulator."""
+    """Run and configure the local Salesforce emulator.
+
+    \b
+    Examples:
+      sfbearer emulator serve --port 8443 --state org.db
+      sfbearer emulator add-app --name ci --cert server.crt --url http://127.0.0.1:8443
+      sfbearer emulator stats --state org.db
+    """
 
 
 @emulator.command("serve")
@@ -89,7 +97,18 @@ def serve(
     app_metadata: Path | None, tls: bool, ca_out: Path | None, sandbox: bool, reuse_sessions: bool,
     login_rate_limit: int, daily_api_limit: int,
 ) -> None:  # fmt: skip
-    """Run the emulator in the foreground; print its base URL; stop with Ctrl-C."""
+    """Run the emulator in the foreground; print its base URL; stop with Ctrl-C or SIGTERM.
+
+    Either stop writes pending counters and sessions to --state, removes a temporary
+    database, prints "emulator stopped" and exits 0.
+
+    \b
+    Examples:
+      sfbearer emulator serve                                  # a free port, temporary org
+      sfbearer emulator serve --port 8443 --state org.db --seed seed.toml
+      sfbearer emulator serve --tls --ca-out ca.pem            # HTTPS; trust ca.pem
+      sfbearer emulator serve --validation strict --json       # {"url": ..., "org_id": ...}
+    """
     from sfbearer._exceptions import ConfigError
     from sfbearer.emulator.config import EmulatorConfig
     from sfbearer.emulator.core import Emulator
@@ -103,7 +122,8 @@ def serve(
             config=EmulatorConfig(login_rate_limit=login_rate_limit, daily_api_limit=daily_api_limit),
         )  # fmt: skip
     except (SeedError, RegistryError, ConfigError) as exc:
-        raise Abort(str(exc), EXIT_CONFIG, hint=getattr(exc, "hint", "")) from None
+        hint = getattr(exc, "hint", "") or "see: sfbearer emulator serve --help"
+        raise Abort(str(exc), EXIT_CONFIG, hint=hint) from None
 
     def ready(running: Emulator) -> None:
         if ca_out is not None and running.ca_pem is not None:
@@ -169,5 +189,5 @@ def _listen_hint(exc: OSError, host: str, port: int) -> str:
     return "try --host 127.0.0.1 --port 0"
 
 
-for _command in ADMIN_COMMANDS:
+for _command in (*ADMIN_COMMANDS, add_field):
     emulator.add_command(_command)

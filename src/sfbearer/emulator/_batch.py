@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sfbearer.emulator._objects import OBJECTS
 from sfbearer.emulator.context import Context
+from sfbearer.emulator.custom_fields import active_schema
 from sfbearer.emulator.schema import ApiErrorResponse, SObjectDef, get_sobject, normalize_id
 
 __all__ = [
@@ -25,8 +25,6 @@ __all__ = [
 
 MAX_RECORDS = 200
 """Records one collections or tree request may carry."""
-
-_BY_PREFIX = {obj.key_prefix: obj for obj in OBJECTS}
 
 
 def request_error(status: int, code: str, message: str) -> ApiErrorResponse:
@@ -51,7 +49,7 @@ def error_entry(exc: ApiErrorResponse) -> dict[str, Any]:
 def sobject_of_id(record_id: str) -> SObjectDef | None:
     """The type an id belongs to, from its key prefix; None for a malformed or unknown id."""
     full = normalize_id(record_id)
-    return _BY_PREFIX.get(full[:3]) if full is not None else None
+    return active_schema().by_prefix(full[:3]) if full is not None else None
 
 
 class Savepoint:

@@ -23,6 +23,7 @@ __all__ = [
     "SObjectDef",
     "child_relationships",
     "complete_row",
+    "custom_object_def",
     "delete_plan",
     "describe_children",
     "field_label",
@@ -58,6 +59,7 @@ class FieldDef:
     external_id: bool = False  # usable to upsert and look records up by
     unique: bool = False  # no two live rows share a value (text: in any letter case)
     scale: int | None = None  # digits after the point (numbers); None: the type's default
+    child_relationship: str | None = None  # a custom lookup's name on the parent: Invoices__r
 
     @property
     def relationship_name(self) -> str | None:
@@ -121,6 +123,7 @@ class SObjectDef:
     key_prefix: str
     fields: tuple[FieldDef, ...]
     createable: bool = True
+    custom: bool = False  # a custom object (``Invoice__c``), declared per org
     _index: dict[str, FieldDef] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -358,7 +361,21 @@ def child_relationships(parent: str) -> dict[str, tuple[str, str, str]]:
     return _CHILD_RELATIONSHIPS.get(parent, {})
 
 
-def describe_children(parent: str) -> list[dict[str, object]]:
+def custom_object_def(name: str, label: str, plural: str, key_prefix: str) -> SObjectDef:
+    """A custom object as Salesforce creates it: the system fields, a text ``Name`` (80) and
+    ``OwnerId``; its custom fields are added like any object's.
+
+    Example:
+        >>> [f.name for f in custom_object_def("Invoice__c", "Invoice", "Invoices", "a00").fields][-2:]
+        ['Name', 'OwnerId']
+    """
+    fields = _fields("Name:string:80 OwnerId:reference:User", required=["Name"])
+    return SObjectDef(name, label, plural, key_prefix, fields, custom=True)
+
+
+def describe_children(
+    parent: str, relationships: Mapping[str, tuple[str, str, str]] | None = None
+) -> list[dict[str, object]]:
     """The type's child relationships as describe lists them (by child type, then field).
 
     ``cascadeDelete`` is true where deleting the parent deletes the children (an account's
@@ -366,7 +383,8 @@ def describe_children(parent: str) -> list[dict[str, object]]:
     a rule of those objects, not of the lookup, so ``restrictedDelete`` stays false as in
     Salesforce's describe.
     """
-    children = sorted(child_relationships(parent).values(), key=lambda rel: (rel[1], rel[2]))
+    found = child_relationships(parent) if relationships is None else relationships
+    children = sorted(found.values(), key=lambda rel: (rel[1], rel[2]))
     return [_child_entry(parent, name, child, lookup) for name, child, lookup in children]
 
 

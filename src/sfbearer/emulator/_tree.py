@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfbearer.emulator._batch import MAX_RECORDS, error_entry, request_error, savepoint, too_many
-from sfbearer.emulator._objects import OBJECTS
 from sfbearer.emulator.context import Context
 from sfbearer.emulator.schema import ApiErrorResponse, child_relationships, get_sobject
 from sfbearer.emulator.sessions import Session
@@ -29,15 +28,6 @@ TREE_SINCE = 34
 # at most, so these guard objects added later.
 MAX_DEPTH = 5
 MAX_TYPES = 5
-
-
-# Parent type -> lower-case child relationship name -> (child type, the child's lookup field).
-_CHILDREN = {
-    obj.name: {
-        key: (child, lookup) for key, (_, child, lookup) in child_relationships(obj.name).items()
-    }
-    for obj in OBJECTS
-}
 
 
 @dataclass
@@ -90,7 +80,7 @@ def _parse(
         if not isinstance(sobject, str) or not sobject:
             raise _invalid_input(f"Include an sObject type for the record {reference_id[:80]}.")
         obj = get_sobject(sobject)
-        relationships = _CHILDREN.get(obj.name, {}) if obj is not None else {}
+        relationships = child_relationships(obj.name) if obj is not None else {}
         values: dict[str, Any] = {}
         node = _Node(reference_id, sobject, values, depth, expected, parent, parent_field)
         nodes.append(node)
@@ -103,7 +93,7 @@ def _parse(
             if child is None:
                 values[key] = value
                 continue
-            child_type, lookup = child
+            _, child_type, lookup = child
             _parse(_record_list(value, str(key)), child_type, depth + 1, node, lookup, nodes)
 
 

@@ -85,6 +85,10 @@ def _add_field(ctx: Context, params: dict[str, Any]) -> Any:
     return ops.add_field(ctx, **params)
 
 
+def _add_object(ctx: Context, params: dict[str, Any]) -> Any:
+    return ops.add_object(ctx, **params)
+
+
 def _authorize(ctx: Context, params: dict[str, Any]) -> Any:
     return ops.authorize(ctx, **params).to_dict()
 
@@ -116,6 +120,7 @@ def routes() -> list[Route]:
         Route("/__emulator/stats", _endpoint(_stats), methods=["GET"]),
         Route("/__emulator/apps", _endpoint(_add_app), methods=["POST"]),
         Route("/__emulator/users", _endpoint(_add_user), methods=["POST"]),
+        Route("/__emulator/objects", _endpoint(_add_object), methods=["POST"]),
         Route("/__emulator/fields", _endpoint(_add_field), methods=["POST"]),
         Route("/__emulator/authorize", _endpoint(_authorize), methods=["POST"]),
         Route("/__emulator/revoke-sessions", _endpoint(_revoke), methods=["POST"]),

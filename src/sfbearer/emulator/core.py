@@ -290,8 +290,19 @@ class Emulator:
             active=active, email=email,
         )  # fmt: skip
 
+    def add_object(self, name: str, label: str | None = None, plural: str | None = None) -> None:
+        """Add a custom object (``Invoice__c``: a ``Name`` and an ``OwnerId``; add its fields
+        with :meth:`add_field`).
+
+        Example:
+            >>> with Emulator() as sf:  # doctest: +SKIP
+            ...     sf.add_object("Invoice__c", "Invoice")
+            ...     sf.add_field("Invoice__c", "Account__c", "lookup", reference_to="Account")
+        """
+        ops.add_object(self.ctx, name=name, label=label, plural=plural)
+
     def add_field(self, object: str, name: str, type: str = "string", **options: Any) -> None:
-        """Add a custom field to Account, Contact, Opportunity or Case (see
+        """Add a custom field to Account, Contact, Opportunity, Case or a custom object (see
         :func:`.ops.add_field` for ``options``: ``length``, ``external_id``, ``unique``...).
 
         Example:

@@ -26,7 +26,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, replace
 from typing import Any, TypeVar
 
-from ._objects import OBJECTS, SOBJECTS, FieldDef, SObjectDef
+from ._objects import (
+    OBJECTS,
+    SOBJECTS,
+    FieldDef,
+    SObjectDef,
+    child_relationships,
+    custom_object_def,
+)
 from .db import Database
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "CustomFieldStore",
     "OrgSchema",
     "custom_field",
+    "custom_object",
     "get_sobject",
     "schema_in_use",
     "uses_schema",
@@ -71,8 +79,14 @@ def custom_field(
     unique: bool = False,
     required: bool = False,
     scale: int | None = None,
+    relationship_name: str | None = None,
+    schema: OrgSchema | None = None,
 ) -> tuple[str, FieldDef]:
     """A custom field for ``sobject``, checked as Salesforce checks a new field's definition.
+
+    ``relationship_name`` names a lookup's children on the parent (``Invoices`` gives
+    ``Account.Invoices__r``); by default the object's plural label. ``schema``: the org's
+    (for its custom objects), the standard one by default.
 
     Returns:
         The object's canonical name and the field.
@@ -81,9 +95,10 @@ def custom_field(
         RegistryError: an unknown or read-only object, a name that is not ``Xxx__c`` (at most
             40 characters before ``__c``), an unknown type, or options that do not fit it.
     """
-    obj = SOBJECTS.get(sobject.lower())
+    schema = schema or STANDARD
+    obj = schema.get(sobject)
     if obj is None or not obj.createable:
-        writable = ", ".join(o.name for o in OBJECTS if o.createable)
+        writable = ", ".join(o.name for o in schema.objects() if o.createable)
         raise _refused(f"custom fields can be added to {writable}, not {sobject!r}")
     if not _NAME.fullmatch(name) or len(name) > 43:
         raise _refused(
@@ -101,9 +116,25 @@ def custom_field(
     picks = tuple(values)
     if (ftype == "picklist") != bool(picks):
         raise _refused("a picklist field needs values, and only a picklist takes them")
-    target = SOBJECTS.get((reference_to or "").lower())
+    target = schema.get(reference_to or "")
     if (ftype == "reference") != (reference_to is not None) or (reference_to and target is None):
         raise _refused("a lookup field needs reference_to (an object), and only it takes one")
+    if target is not None and not (target.createable or target.name == "User"):
+        raise _refused(
+            f"a lookup can point to User or an object records are written to, not {target.name}"
+        )
+    child = None
+    if target is not None:
+        base = relationship_name or re.sub(r"[^A-Za-z0-9]", "", obj.label_plural)
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,39}", base) or "__" in base:
+            raise _refused(f"relationship name {base!r}: letters, digits and underscores")
+        child = base + "__r"
+        taken = schema.child_relationships(target.name).get(child.lower())
+        if taken is not None and (taken[1], taken[2].lower()) != (obj.name, name.lower()):
+            raise _refused(
+                f"{target.name} already has a child relationship called {child}: give this "
+                "lookup another relationship_name"
+            )
     if (external_id or unique) and ftype not in _KEYS:
         raise _refused("an external id or unique field is text, email or a number")
     if scale is not None and (
@@ -114,31 +145,84 @@ def custom_field(
         name, ftype, label or "", length if length is not None else default_length,
         nillable=not required and ftype != "boolean", required=required,
         reference_to=(target.name,) if target else (), picklist=picks, custom=True,
-        external_id=external_id, unique=unique, scale=scale,
+        external_id=external_id, unique=unique, scale=scale, child_relationship=child,
     )  # fmt: skip
-    if obj.field(name) is not None:
-        raise _refused(f"{obj.name} already has a field called {obj.field(name).name}")  # type: ignore[union-attr]
-    return obj.name, fdef
+    return obj.name, fdef  # a field of that name already there: see OrgSchema.with_field
+
+
+def custom_object(
+    schema: OrgSchema, name: str, label: str | None = None, plural: str | None = None
+) -> SObjectDef:
+    """A custom object for ``schema``'s org (its key prefix the next free ``a0x``), checked as
+    Salesforce checks a new object's definition.
+
+    Raises:
+        RegistryError: a name that is not ``Xxx__c`` or that the org already has.
+    """
+    if not _NAME.fullmatch(name) or len(name) > 43:
+        raise _refused(
+            f"custom object name {name!r}: letters, digits and single underscores, starting "
+            "with a letter, at most 40 characters, ending in __c (e.g. Invoice__c)"
+        )
+    if schema.get(name) is not None:
+        raise _refused(f"the org already has an object called {schema.get(name).name}")  # type: ignore[union-attr]
+    label = label or name[:-3].replace("_", " ")
+    plural = plural or (label + "s")
+    number = len(schema.objects_custom)
+    prefix = "a" + _BASE36[number // 36] + _BASE36[number % 36]
+    return custom_object_def(name, label, plural, prefix)
+
+
+_BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class OrgSchema:
-    """An org's sObject types: the standard ones with its custom fields added. Immutable."""
+    """An org's sObject types: the standard ones and its custom objects, with its custom fields
+    added. Immutable: adding makes a new schema."""
 
-    def __init__(self, custom: Iterable[tuple[str, FieldDef]] = ()) -> None:
+    def __init__(
+        self, custom: Iterable[tuple[str, FieldDef]] = (), objects: Iterable[SObjectDef] = ()
+    ) -> None:
         self.custom: tuple[tuple[str, FieldDef], ...] = tuple(custom)
+        self.objects_custom: tuple[SObjectDef, ...] = tuple(objects)
         self._types = dict(SOBJECTS)
-        for sobject in {name for name, _ in self.custom}:
-            base = SOBJECTS[sobject.lower()]
-            extra = tuple(f for name, f in self.custom if name == sobject)
-            self._types[sobject.lower()] = replace(base, fields=base.fields + extra)
+        self._types.update((o.name.lower(), o) for o in self.objects_custom)
+        for sobject in {name.lower() for name, _ in self.custom}:
+            base = self._types[sobject]
+            extra = tuple(f for name, f in self.custom if name.lower() == sobject)
+            self._types[sobject] = replace(base, fields=base.fields + extra)
+        self._by_prefix = {o.key_prefix: o for o in self._types.values()}
+        self._children: dict[str, dict[str, tuple[str, str, str]]] = {}
+        for name, fdef in self.custom:
+            if fdef.child_relationship and fdef.reference_to:
+                parent = self._types[fdef.reference_to[0].lower()].name
+                rel = fdef.child_relationship
+                self._children.setdefault(parent, {})[rel.lower()] = (rel, name, fdef.name)
 
     def get(self, name: str) -> SObjectDef | None:
         """The type called ``name`` in any letter case, or None."""
         return self._types.get(name.lower())
 
+    def by_prefix(self, prefix: str) -> SObjectDef | None:
+        """The type whose ids start with ``prefix`` (three characters), or None."""
+        return self._by_prefix.get(prefix)
+
     def objects(self) -> list[SObjectDef]:
-        """Every type, in the standard order."""
-        return [self._types[o.name.lower()] for o in OBJECTS]
+        """Every type: the standard ones in their order, then the custom objects."""
+        names = [o.name.lower() for o in OBJECTS] + [o.name.lower() for o in self.objects_custom]
+        return [self._types[n] for n in names]
+
+    def child_relationships(self, parent: str) -> dict[str, tuple[str, str, str]]:
+        """Lower-case relationship name -> (name, child type, lookup field): the standard ones
+        and those of the custom lookups pointing to ``parent``."""
+        standard = child_relationships(parent)
+        extra = self._children.get(parent)
+        return {**standard, **extra} if extra else standard
+
+    def lookups_to(self, parent: str) -> list[tuple[str, str]]:
+        """(child type, field) of the custom lookups pointing to ``parent``."""
+        return [(name, f.name) for name, f in self.custom
+                if f.reference_to and f.reference_to[0].lower() == parent.lower()]  # fmt: skip
 
     def with_field(self, field: tuple[str, FieldDef]) -> OrgSchema:
         """This schema with one more custom field (see :func:`custom_field`).
@@ -151,7 +235,13 @@ class OrgSchema:
         existing = known.field(fdef.name) if known is not None else None
         if existing is not None:
             raise _refused(f"{sobject} already has a field called {existing.name}")
-        return OrgSchema((*self.custom, field))
+        return OrgSchema((*self.custom, field), self.objects_custom)
+
+    def with_object(self, obj: SObjectDef) -> OrgSchema:
+        """This schema with one more custom object (see :func:`custom_object`)."""
+        if self.get(obj.name) is not None:
+            raise _refused(f"the org already has an object called {obj.name}")
+        return OrgSchema(self.custom, (*self.objects_custom, obj))
 
 
 STANDARD = OrgSchema()
@@ -205,11 +295,14 @@ _TABLE = """
 CREATE TABLE IF NOT EXISTS custom_fields (
     seq INTEGER PRIMARY KEY, sobject TEXT NOT NULL, name TEXT NOT NULL COLLATE NOCASE,
     spec TEXT NOT NULL, UNIQUE (sobject, name));
+CREATE TABLE IF NOT EXISTS custom_objects (
+    seq INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE, label TEXT NOT NULL,
+    plural TEXT NOT NULL, key_prefix TEXT NOT NULL UNIQUE);
 """
 
 
 class CustomFieldStore:
-    """The custom fields of an org's state file, in the order they were added."""
+    """The custom objects and fields of an org's state file, in the order they were added."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -222,13 +315,37 @@ class CustomFieldStore:
             rows = self._db.conn.execute(
                 "SELECT sobject, spec FROM custom_fields ORDER BY seq"
             ).fetchall()
+            kinds = self._db.conn.execute(
+                "SELECT name, label, plural, key_prefix FROM custom_objects ORDER BY seq"
+            ).fetchall()
+        objects = [custom_object_def(str(n), str(lb), str(pl), str(px)) for n, lb, pl, px in kinds]
         fields = []
         for sobject, spec in rows:
             values = json.loads(spec)
             values["reference_to"] = tuple(values.get("reference_to") or ())
             values["picklist"] = tuple(values.get("picklist") or ())
             fields.append((str(sobject), FieldDef(**values)))
-        return OrgSchema(fields)
+        return OrgSchema(fields, objects)
+
+    def add_object(self, schema: OrgSchema, obj: SObjectDef) -> OrgSchema:
+        """Record custom object ``obj`` and return ``schema`` with it.
+
+        Raises:
+            RegistryError: the org already has an object of that name.
+        """
+        grown = schema.with_object(obj)
+        with self._db.lock:
+            try:
+                self._db.conn.execute(
+                    "INSERT INTO custom_objects (name, label, plural, key_prefix) "
+                    "VALUES (?, ?, ?, ?)",
+                    (obj.name, obj.label, obj.label_plural, obj.key_prefix),
+                )
+            except Exception as exc:  # sqlite3.IntegrityError: added meanwhile by another process
+                if "UNIQUE" not in str(exc):
+                    raise
+                raise _refused(f"the org already has an object called {obj.name}") from None
+        return grown
 
     def add(self, schema: OrgSchema, field: tuple[str, FieldDef]) -> OrgSchema:
         """Record ``field`` and return ``schema`` with it.

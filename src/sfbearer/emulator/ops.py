@@ -17,6 +17,7 @@ __all__ = [
     "CertificateSource",
     "add_app",
     "add_field",
+    "add_object",
     "add_user",
     "authorize",
     "certificate_pem",
@@ -104,11 +105,13 @@ def add_field(
     type: str = "string",
     **options: Any,
 ) -> dict[str, Any]:
-    """Add a custom field to a standard object of the org (kept in its state file).
+    """Add a custom field to Account, Contact, Opportunity, Case or a custom object of the org
+    (kept in its state file).
 
-    ``options``: ``label``, ``length``, ``values`` (picklist), ``reference_to`` (lookup),
-    ``external_id``, ``unique``, ``required``, ``scale``. Adding a field that exists with the
-    same definition changes nothing (so a seed can be applied at every start).
+    ``options``: ``label``, ``length``, ``values`` (picklist), ``reference_to`` and
+    ``relationship_name`` (lookup), ``external_id``, ``unique``, ``required``, ``scale``.
+    Adding a field that exists with the same definition changes nothing (so a seed can be
+    applied at every start).
 
     Raises:
         RegistryError: a definition Salesforce would refuse, or another field of that name.
@@ -117,13 +120,39 @@ def add_field(
 
     from sfbearer.emulator.custom_fields import custom_field
 
-    sobject, fdef = custom_field(object, name, type, **options)
     schema = ctx.records.schema
+    sobject, fdef = custom_field(object, name, type, schema=schema, **options)
     existing = schema.get(sobject).field(fdef.name)
     if existing is not None and existing == replace(fdef, name=existing.name):
         return field_summary(sobject, existing)  # the same field again (any letter case)
     ctx.records.schema = ctx.custom_fields.add(schema, (sobject, fdef))
     return field_summary(sobject, fdef)
+
+
+def add_object(
+    ctx: Context, *, name: str, label: str | None = None, plural: str | None = None
+) -> dict[str, Any]:
+    """Add a custom object (``Invoice__c``) to the org, with ``Name`` and ``OwnerId``; add its
+    fields with :func:`add_field`. Adding it again changes nothing.
+
+    Raises:
+        RegistryError: a name Salesforce would refuse, or a standard object's name.
+    """
+    from sfbearer.emulator.custom_fields import custom_object
+
+    schema = ctx.records.schema
+    existing = schema.get(name)
+    if existing is not None and existing.custom:
+        return object_summary(existing)
+    obj = custom_object(schema, name, label, plural)
+    ctx.records.schema = ctx.custom_fields.add_object(schema, obj)
+    return object_summary(obj)
+
+
+def object_summary(obj: Any) -> dict[str, Any]:
+    """A custom object as the admin API shows it."""
+    return {"name": obj.name, "label": obj.label, "plural": obj.label_plural,
+            "key_prefix": obj.key_prefix}  # fmt: skip
 
 
 def field_summary(sobject: str, fdef: Any) -> dict[str, Any]:
@@ -163,6 +192,7 @@ def describe_state(ctx: Context) -> dict[str, Any]:
         "validation": ctx.config.validation,
         "apps": [a.to_dict() for a in ctx.registry.list_apps()],
         "users": [u.to_dict() for u in ctx.registry.list_users()],
+        "custom_objects": [object_summary(o) for o in ctx.records.schema.objects_custom],
         "custom_fields": [field_summary(o, f) for o, f in ctx.records.schema.custom],
     }
 

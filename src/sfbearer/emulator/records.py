@@ -317,7 +317,8 @@ class RecordStore(SetupRows):
         """Soft-delete a record: gone from ``query``, still seen by ``queryAll``.
 
         An account's contacts and opportunities are deleted with it; an account or contact
-        that cases look up is refused (400 ``DELETE_FAILED``), as Salesforce does.
+        that cases look up is refused (400 ``DELETE_FAILED``); custom lookups to a deleted
+        record are cleared — as Salesforce does.
         """
         with self._lock:
             obj = self._writable(sobject, "deleted")
@@ -336,7 +337,25 @@ class RecordStore(SetupRows):
                 "WHERE id = ?",
                 [(json.dumps(victim), now, victim["Id"]) for victim in doomed],
             )
+            cleared = self._orphans({str(v["Id"]) for v in doomed})
+            for orphan in cleared:
+                orphan.update(LastModifiedDate=now, LastModifiedById=user_id, SystemModstamp=now)
+            self._conn.executemany(
+                "UPDATE sobject_records SET data = ?, last_modified_date = ? WHERE id = ?",
+                [(json.dumps(orphan), now, orphan["Id"]) for orphan in cleared],
+            )
             self.invalidate()
+
+    def _orphans(self, gone: set[str]) -> list[dict[str, object]]:
+        """Copies of the live rows whose custom lookups named a deleted row, those lookups
+        cleared (a lookup's default in Salesforce: "clear the value of this field")."""
+        out: dict[str, dict[str, object]] = {}
+        for kind in {obj.name for i in gone if (obj := self._schema.by_prefix(i[:3]))}:
+            for child, field in self._schema.lookups_to(kind):
+                for row in self._rows(child, False):
+                    if row.get(field) in gone and row["Id"] not in gone:
+                        out.setdefault(str(row["Id"]), dict(row))[field] = None
+        return list(out.values())
 
     # --- queries -----------------------------------------------------------------------------
 

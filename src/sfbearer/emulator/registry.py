@@ -12,6 +12,7 @@ import json
 import secrets
 import string
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = [
 
 _KEY_ALPHABET = string.ascii_letters + string.digits + "._"
 DEFAULT_PROFILE = "Integration User"
+_VERSION_CHECK_INTERVAL = 0.01  # seconds between two looks at the file's data_version
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -164,6 +166,31 @@ class Registry:
         )
         self._apps_by_key: dict[str, AppRecord] | None = None
         self._users_by_name: dict[str, UserRecord] = {}
+        # Another process may change apps and users in the same file (``sfbearer emulator
+        # add-app --state`` next to a running ``serve``): SQLite's data_version moves when
+        # another connection commits, and the caches are then dropped. The PRAGMA costs a
+        # few microseconds and a token request makes several lookups: it runs at most once
+        # per _VERSION_CHECK_INTERVAL, so another process's change is seen within 10 ms.
+        self._version_cursor = db.conn.cursor()
+        self._data_version = self._read_data_version()
+        self._version_checked = time.monotonic()
+
+    def _read_data_version(self) -> int:
+        with self._db.lock:
+            return int(self._version_cursor.execute("PRAGMA data_version").fetchone()[0])
+
+    def _drop_caches_if_changed(self) -> None:
+        """Forget cached apps and users when another connection wrote to the file."""
+        now = time.monotonic()
+        if now - self._version_checked < _VERSION_CHECK_INTERVAL:
+            return
+        self._version_checked = now
+        version = self._read_data_version()
+        if version != self._data_version:
+            with self._lock:
+                self._data_version = version
+                self._apps_by_key = None
+                self._users_by_name.clear()
 
     # -- meta -------------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -188,7 +215,44 @@ class Registry:
         profiles: tuple[str, ...] = (),
         permission_sets: tuple[str, ...] = (),
     ) -> AppRecord:
-        """Create an app, or replace the one of the same name (its certificate is cut over)."""
+        """Create an app, or update the one of the same name in place.
+
+        Updating keeps what clients and admins already rely on: the consumer key (unless
+        another is given) and the pre-authorized profiles and permission sets (those given
+        are added). The certificate (a cutover), scopes, policy, session timeout and
+        installed flag are replaced. :meth:`app_exists` tells the two cases apart beforehand.
+        """
+        with self._db.lock:
+            existing = self.get_app(name)
+            if existing is not None:
+                consumer_key = consumer_key or existing.consumer_key
+                profiles = tuple(dict.fromkeys((*existing.profiles, *profiles)))
+                permission_sets = tuple(
+                    dict.fromkeys((*existing.permission_sets, *permission_sets))
+                )
+            return self._write_app(
+                name=name, certificate_pem=certificate_pem, consumer_key=consumer_key,
+                scopes=scopes, policy=policy, session_timeout=session_timeout,
+                installed=installed, profiles=profiles, permission_sets=permission_sets,
+            )  # fmt: skip
+
+    def app_exists(self, name: str) -> bool:
+        return self.get_app(name) is not None
+
+    def _write_app(
+        self,
+        *,
+        name: str,
+        certificate_pem: str,
+        consumer_key: str | None,
+        scopes: str,
+        policy: str,
+        session_timeout: int,
+        installed: bool,
+        profiles: tuple[str, ...],
+        permission_sets: tuple[str, ...],
+    ) -> AppRecord:
+        """Store the app exactly as given (a new consumer key when none is)."""
         if not name or len(name) > 80:
             raise RegistryError("an app name is 1 to 80 characters")
         if session_timeout < 1 or session_timeout > 1440:
@@ -215,13 +279,13 @@ class Registry:
                     json.dumps(list(permission_sets)),
                 ),
             )  # fmt: skip
-        self._invalidate()
+            self._invalidate()
         app = self.get_app(name)
         assert app is not None
         return app
 
     def update_app(self, name: str, **changes: Any) -> AppRecord:
-        """Change some fields of an app (same names as :meth:`add_app`)."""
+        """Change some fields of an app (same names as :meth:`add_app`); lists are replaced."""
         app = self.get_app(name)
         if app is None:
             raise RegistryError(f"no app named {name!r}")
@@ -236,7 +300,7 @@ class Registry:
             "permission_sets": app.permission_sets,
         }
         current.update(changes)
-        return self.add_app(name=name, **current)
+        return self._write_app(name=name, **current)
 
     def get_app(self, name: str) -> AppRecord | None:
         rows = self._db.query("SELECT * FROM apps WHERE name = ?", (name,))
@@ -244,10 +308,16 @@ class Registry:
 
     def app_by_consumer_key(self, consumer_key: str) -> AppRecord | None:
         """The app whose consumer key is exactly ``consumer_key`` (case and spaces matter)."""
-        with self._lock:
-            if self._apps_by_key is None:
-                self._apps_by_key = {a.consumer_key: a for a in self.list_apps()}
-            return self._apps_by_key.get(consumer_key)
+        self._drop_caches_if_changed()
+        apps = self._apps_by_key
+        if apps is None:
+            # Refilled under the database lock (taken before ours, as everywhere): a write
+            # cannot slip between the read and the refill and leave a stale map behind.
+            with self._db.lock:
+                apps = {a.consumer_key: a for a in self.list_apps()}
+                with self._lock:
+                    self._apps_by_key = apps
+        return apps.get(consumer_key)
 
     def certificate(self, app: AppRecord) -> x509.Certificate | None:
         """The app's parsed certificate (cached), or None when it cannot be parsed."""
@@ -342,6 +412,7 @@ class Registry:
 
     def get_user_by_username(self, username: str) -> UserRecord | None:
         """The user called ``username`` (letter case ignored, as by Salesforce). Cached."""
+        self._drop_caches_if_changed()
         with self._lock:
             cached = self._users_by_name.get(username)
         if cached is not None:

@@ -26,7 +26,6 @@ from ._objects import (
     SOBJECTS,
     FieldDef,
     SObjectDef,
-    child_relationships,
     describe_children,
     field_label,
 )
@@ -199,6 +198,18 @@ FieldDef.__module__ = __name__
 SObjectDef.__module__ = __name__
 
 
+def child_relationships(parent: str) -> dict[str, tuple[str, str, str]]:
+    """A type's child relationships in the schema in use: lower-case name -> (name, child
+    type, the child's lookup field); the standard ones (``Account.Contacts``) and those of
+    the org's custom lookups (``Account.Invoices__r``).
+
+    Example:
+        >>> child_relationships("Account")["contacts"]
+        ('Contacts', 'Contact', 'AccountId')
+    """
+    return _active().child_relationships(parent)
+
+
 def get_sobject(name: str) -> SObjectDef | None:
     """The sObject type called ``name`` in any letter case, or None: a standard type, with the
     custom fields of the org whose schema is in use (see :mod:`.custom_fields`)."""
@@ -212,7 +223,7 @@ def describe(name: str, *, api_version: str = "68.0") -> dict[str, object] | Non
         return None
     result = _global_entry(obj, api_version)
     result["fields"] = [f.describe() for f in obj.fields]
-    result["childRelationships"] = describe_children(obj.name)
+    result["childRelationships"] = describe_children(obj.name, child_relationships(obj.name))
     result["recordTypeInfos"] = []
     return result
 
@@ -230,7 +241,7 @@ def _global_entry(obj: SObjectDef, api_version: str) -> dict[str, object]:
     base = f"/services/data/v{api_version}/sobjects/{obj.name}"
     return {
         "name": obj.name, "label": obj.label, "labelPlural": obj.label_plural,
-        "keyPrefix": obj.key_prefix, "custom": False, "createable": obj.createable,
+        "keyPrefix": obj.key_prefix, "custom": obj.custom, "createable": obj.createable,
         "updateable": obj.createable, "deletable": obj.createable, "queryable": True,
         "retrieveable": True, "searchable": True, "layoutable": True,
         "urls": {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"},
@@ -369,7 +380,7 @@ def validate_record(obj: SObjectDef, data: object, *, creating: bool) -> dict[st
                 400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}"
             )
         writable = fdef.createable if creating else fdef.updateable
-        if not writable or (fdef.name in DERIVED and obj.name not in NAMED):
+        if not writable or (fdef.name in DERIVED and obj.name not in NAMED and not obj.custom):
             readonly.append(fdef.name)
             continue
         out[fdef.name] = coerce_value(fdef, value)

@@ -18,6 +18,10 @@ Example (TOML)::
     app = "ci"
     profile = "Integration User"
 
+    [[objects]]                           # a custom object (kept in the state file)
+    name = "Invoice__c"
+    label = "Invoice"
+
     [[fields]]                            # a custom field (kept in the state file)
     object = "Account"
     name = "External_Id__c"
@@ -33,6 +37,7 @@ Example (TOML)::
 
 from __future__ import annotations
 
+import difflib
 import json
 import tomllib
 from pathlib import Path
@@ -48,12 +53,29 @@ _APP_KEYS = {"name", "certificate", "scopes", "policy", "session_timeout", "cons
              "installed", "profiles", "permission_sets"}  # fmt: skip
 _USER_KEYS = {"username", "profile", "permission_sets", "active", "email"}
 _AUTH_KEYS = {"app", "profile", "permission_set", "user"}
+_OBJECT_KEYS = {"name", "label", "plural"}
 _FIELD_KEYS = {"object", "name", "type", "label", "length", "values", "reference_to",
-               "external_id", "unique", "required", "scale"}  # fmt: skip
+               "relationship_name", "external_id", "unique", "required", "scale"}  # fmt: skip
 
 
 class SeedError(ValueError):
-    """A seed file that cannot be read or applied."""
+    """A seed file that cannot be read or applied (``hint``: what to do about it)."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint or "the seed format: the 'Seed files' section of docs/emulator.md"
+
+
+def _unknown(what: str, unknown: set[str], allowed: set[str]) -> SeedError:
+    """An unknown key, with the closest allowed one as a suggestion when there is one."""
+    names = sorted(unknown)
+    near = [m for n in names for m in difflib.get_close_matches(n, sorted(allowed), 1, 0.6)]
+    hint = (
+        f"did you mean {', '.join(repr(m) for m in near)}?"
+        if near
+        else f"allowed: {', '.join(sorted(allowed))}"
+    )
+    return SeedError(f"unknown {what}: {', '.join(names)}", hint)
 
 
 def load_seed(path: str | Path) -> dict[str, Any]:
@@ -81,21 +103,23 @@ def _entries(data: dict[str, Any], key: str, allowed: set[str]) -> list[dict[str
     for item in items:
         unknown = set(item) - allowed
         if unknown:
-            raise SeedError(f"unknown key(s) in '{key}': {', '.join(sorted(unknown))}")
+            raise _unknown(f"key(s) in '{key}'", unknown, allowed)
     return items
 
 
 def apply_seed(
     ctx: Context, data: dict[str, Any], *, base_dir: Path | None = None, records: bool = True
 ) -> None:
-    """Create the apps, users, authorizations, custom fields and records a seed describes.
+    """Create the apps, users, authorizations, custom objects and fields, and records a seed
+    describes.
 
     With ``records=False`` (a state file that already holds the seeded org) the records are
     not created again; the rest is applied again, which changes nothing already there.
     """
-    unknown = set(data) - {"apps", "users", "authorizations", "fields", "records"}
+    sections = {"apps", "users", "authorizations", "objects", "fields", "records"}
+    unknown = set(data) - sections
     if unknown:
-        raise SeedError(f"unknown seed section(s): {', '.join(sorted(unknown))}")
+        raise _unknown("seed section(s)", unknown, sections)
     try:
         for app in _entries(data, "apps", _APP_KEYS):
             cert = app.get("certificate")
@@ -106,6 +130,8 @@ def apply_seed(
             ops.add_user(ctx, **user)
         for auth in _entries(data, "authorizations", _AUTH_KEYS):
             ops.authorize(ctx, **auth)
+        for kind in _entries(data, "objects", _OBJECT_KEYS):
+            ops.add_object(ctx, **kind)
         for custom in _entries(data, "fields", _FIELD_KEYS):
             ops.add_field(ctx, **custom)
     except (RegistryError, TypeError) as exc:
