@@ -70,10 +70,7 @@ def test_the_printed_curl_trusts_the_ca_bundle_sfbearer_trusts(
     assert refused.returncode != 0
 
 
-def test_no_cacert_without_a_bundle(
-    run_cli: RunCli, key_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+def test_no_cacert_without_a_bundle(run_cli: RunCli, key_files: tuple[Path, Path]) -> None:
     with Emulator() as sf:
         result = run_cli("assertion", "new", *_org(sf, key_files))
     assert result.code == 0, result
