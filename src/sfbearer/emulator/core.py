@@ -49,12 +49,21 @@ def open_context(
 
     # A seed's records are created in a new state file only: at later starts they exist.
     fresh = state is None or not Path(state).exists() or Path(state).stat().st_size == 0
-    ctx = Context.create(config, db=Database(state), clock=clock)
-    data.attach_records(ctx)
-    if seed is not None:
-        apply_seed(ctx, load_seed(Path(seed)), base_dir=Path(seed).parent, records=fresh)
-    if app_metadata is not None:
-        ops.load_app_metadata(ctx, app_metadata)
+    db = Database(state)
+    try:
+        ctx = Context.create(config, db=db, clock=clock)
+    except BaseException:
+        db.close()  # a temporary database is removed
+        raise
+    try:
+        data.attach_records(ctx)
+        if seed is not None:
+            apply_seed(ctx, load_seed(Path(seed)), base_dir=Path(seed).parent, records=fresh)
+        if app_metadata is not None:
+            ops.load_app_metadata(ctx, app_metadata)
+    except BaseException:
+        ctx.close()  # what was applied stays in a state file; a temporary one is removed
+        raise
     return ctx
 
 
