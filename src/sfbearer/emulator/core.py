@@ -271,7 +271,8 @@ class Emulator:
         profiles: tuple[str, ...] = (),
         permission_sets: tuple[str, ...] = (),
     ) -> AppRecord:
-        """Create an External Client App (replacing one of the same name); see :mod:`.ops`."""
+        """Create an External Client App, or update the one of that name in place (its consumer
+        key and pre-authorizations kept unless given); see :mod:`.ops`."""
         return ops.add_app(
             self.ctx, name=name, certificate=certificate, scopes=scopes, policy=policy,
             session_timeout=session_timeout, consumer_key=consumer_key, installed=installed,
