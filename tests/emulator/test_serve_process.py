@@ -207,3 +207,25 @@ def test_a_port_in_use_comes_with_a_hint(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "hint:" in done.stderr
     assert "--port 0" in done.stderr
+
+
+def test_an_emulator_in_a_thread_writes_behind_while_idle(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sfbearer.emulator import Emulator
+
+    path = tmp_path / "thread.db"
+    with Emulator(state=path) as sf:
+        sf.ctx.sessions.flush()
+        sf.ctx.sessions.bump("api:calls")  # pending: the last write was just now
+        deadline = time.monotonic() + 4
+        while True:
+            conn = sqlite3.connect(path)
+            try:
+                row = conn.execute("SELECT value FROM counters WHERE key = 'api:calls'").fetchone()
+            finally:
+                conn.close()
+            if row is not None and row[0] == 1:
+                break
+            assert time.monotonic() < deadline, "the pending count never reached the file"
+            time.sleep(0.1)
