@@ -20,7 +20,7 @@ from sfbearer.keys import KeyPair, generate_key_pair, write_key_pair
 from .conftest import GRANT
 
 COMMANDS = ("serve", "add-app", "add-user", "authorize", "revoke-sessions", "stats", "faults",
-            "add-field")  # fmt: skip
+            "add-object", "add-field")  # fmt: skip
 
 
 @pytest.fixture
@@ -270,3 +270,34 @@ def test_add_field_needs_a_reachable_emulator(run_cli: RunCli) -> None:
     )  # fmt: skip
     assert result.code == 3, result
     assert _hint(result)
+
+
+# -- add-object --------------------------------------------------------------------------------
+
+
+def test_add_object_then_its_fields(run_cli: RunCli, running: Emulator, state: Path) -> None:
+    result = run_cli("emulator", "add-object", "--name", "Invoice__c", "--label", "Invoice",
+                     "--url", running.url)  # fmt: skip
+    assert result.code == 0, result
+    assert result.stdout.strip() == "Invoice__c (a00)"
+    result = run_cli("emulator", "add-field", "--object", "Invoice__c", "--name", "Account__c",
+                     "--type", "lookup", "--reference-to", "Account", "--url", running.url)  # fmt: skip
+    assert result.code == 0, result
+    account = running.records.create("Account", {"Name": "Acme"})
+    running.records.create("Invoice__c", {"Name": "I-1", "Account__c": account})
+    rows = running.records.query("SELECT Name, (SELECT Name FROM Invoices__r) FROM Account")
+    assert rows["records"][0]["Invoices__r"]["records"][0]["Name"] == "I-1"
+    # In a state file, with --json; the second object takes the next key prefix.
+    for name in ("Shipment__c", "Ticket__c"):
+        result = run_cli("emulator", "add-object", "--name", name, "--state", state, "--json")
+        assert result.code == 0, result
+    assert json.loads(result.stdout) == {"name": "Ticket__c", "label": "Ticket",
+                                         "plural": "Tickets", "key_prefix": "a01"}  # fmt: skip
+
+
+def test_add_object_refusals(run_cli: RunCli, running: Emulator, state: Path) -> None:
+    for where in (("--url", running.url), ("--state", state)):
+        result = run_cli("emulator", "add-object", "--name", "Invoice", *where)
+        assert result.code == 78, result
+        assert "__c" in _hint(result) + result.stderr
+        assert "Traceback" not in result.output

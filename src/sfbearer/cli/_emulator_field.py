@@ -1,5 +1,5 @@
-"""``sfbearer emulator add-field``: a custom field on a running emulator (``--url``) or in a
-stopped one's state file (``--state``), like ``add-user``.
+"""``sfbearer emulator add-object`` and ``add-field``: a custom object or field on a running
+emulator (``--url``) or in a stopped one's state file (``--state``), like ``add-user``.
 
 Exit codes: 0 ok, 3 the emulator cannot be reached, 64 usage, 78 a definition it refused.
 """
@@ -13,10 +13,13 @@ import click
 from sfbearer.cli._app import EXIT_CONFIG, Abort, App, global_options, pass_app
 from sfbearer.cli._emulator_admin import Target, render, with_target
 
-__all__ = ["add_field"]
+__all__ = ["add_field", "add_object"]
 
 _TYPES = ("string|text|textarea|email|phone|url|picklist|checkbox|number|currency|percent|"
           "date|datetime|lookup")  # fmt: skip
+_OBJECT_HINT = (
+    "a custom object's name ends in __c (Invoice__c); see: sfbearer emulator add-object --help"
+)
 _FIELD_HINT = (
     "a custom field is Name__c on Account, Contact, Opportunity, Case or a custom object; "
     "see: sfbearer emulator add-field --help"
@@ -83,3 +86,33 @@ def add_field(
             body[flag] = True
     result = target.run("fields", body, ops.add_field, hint=_FIELD_HINT)
     render(app, result, f"{result['object']}.{result['name']}")
+
+
+@click.command("add-object")
+@click.option(
+    "--name", required=True, metavar="NAME__c", help="API name, ending in __c (Invoice__c)."
+)
+@click.option("--label", default=None, help="Label (default: from the name).")
+@click.option("--plural", default=None, help="Plural label (default: the label and an s).")
+@with_target
+@global_options
+@pass_app
+def add_object(app: App, name: str, label: str | None, plural: str | None, target: Target) -> None:
+    """Add a custom object to the emulated org; prints its name and key prefix.
+
+    It has a required Name and an OwnerId; add its fields with add-field (a lookup field
+    gives it a parent). Adding it again changes nothing.
+
+    \b
+    Examples:
+      sfbearer emulator add-object --name Invoice__c --label Invoice --url http://127.0.0.1:8443
+      sfbearer emulator add-field --object Invoice__c --name Account__c --type lookup \\
+          --reference-to Account --relationship-name Invoices --url http://127.0.0.1:8443
+      sfbearer emulator add-object --name Shipment__c --state org.db --json
+    """
+    from sfbearer.emulator import ops
+
+    body: dict[str, Any] = {"name": name}
+    body.update({k: v for k, v in (("label", label), ("plural", plural)) if v is not None})
+    result = target.run("objects", body, ops.add_object, hint=_OBJECT_HINT)
+    render(app, result, f"{result['name']} ({result['key_prefix']})")

@@ -15,7 +15,7 @@ import click
 
 from sfbearer.cli._app import EXIT_CONFIG, Abort, App, global_options, pass_app
 from sfbearer.cli._emulator_admin import ADMIN_COMMANDS
-from sfbearer.cli._emulator_field import add_field
+from sfbearer.cli._emulator_field import add_field, add_object
 
 __all__ = ["emulator"]
 
@@ -189,5 +189,5 @@ def _listen_hint(exc: OSError, host: str, port: int) -> str:
     return "try --host 127.0.0.1 --port 0"
 
 
-for _command in (*ADMIN_COMMANDS, add_field):
+for _command in (*ADMIN_COMMANDS, add_object, add_field):
     emulator.add_command(_command)
