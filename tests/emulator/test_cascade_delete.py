@@ -152,3 +152,18 @@ def test_simple_salesforce_sees_salesforces_delete_failure(
         assert sf.query_all(soql)["records"] == []
         (row,) = sf.query_all(soql, include_deleted=True)["records"]
         assert row["IsDeleted"] is True
+
+
+def test_a_composite_rollback_undoes_the_cascade(sf_org: Org, token: str) -> None:
+    rows = family(sf_org, token)
+    body = {"allOrNone": True, "compositeRequest": [
+        {"method": "DELETE", "url": f"{V}/sobjects/Account/{rows['account']}", "referenceId": "gone"},
+        {"method": "PATCH", "url": f"{V}/sobjects/Contact/{rows['bystander']}", "referenceId": "bad",
+         "body": {"Nope__c": 1}},
+    ]}  # fmt: skip
+    response = sf_org.api("POST", f"{V}/composite", token, json=body)
+    assert response.status_code == 200, response.text
+    assert [r["httpStatusCode"] for r in response.json()["compositeResponse"]] == [400, 400]
+    for sobject, key in (("Account", "account"), ("Contact", "contact"), ("Opportunity", "won")):
+        got = sf_org.api("GET", f"{V}/sobjects/{sobject}/{rows[key]}", token)
+        assert got.status_code == 200, (sobject, got.text)

@@ -174,3 +174,46 @@ def test_seed_and_admin_api(tmp_path: Path, key_pair: KeyPair) -> None:
             bad = org.api("POST", f"{V}/sobjects/Contact", token,
                           json={"LastName": "Kim", "Badge__c": "not-an-email"})  # fmt: skip
             assert bad.json()[0]["errorCode"] == "INVALID_EMAIL_ADDRESS"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"object": "Account", "name": "X__c", "type": None},
+        {"object": 5, "name": "X__c"},
+        {"object": "Account", "name": "X__c", "type": "lookup", "reference_to": 5},
+        {"object": "Account", "name": "X__c", "length": 2.5},
+        {"object": "Account", "name": "X__c", "length": True},
+        {"object": "Account", "name": "X__c", "type": "picklist", "values": "abc"},
+        {"object": "Account", "name": "X__c", "type": "picklist", "values": [1, 2]},
+        {"object": "Account", "name": "X__c", "unique": "yes"},
+        {"object": "Account", "name": ["X__c"]},
+    ],
+)
+def test_admin_api_refuses_options_of_the_wrong_type(key_pair: KeyPair, body: Any) -> None:
+    with Emulator() as sf:
+        for org in make_org(sf, key_pair):
+            response = org.client.post("/__emulator/fields", json=body)
+            assert response.status_code == 400, response.text
+            assert "expected" in response.json()["error"]
+            assert org.client.post("/__emulator/objects", json={"name": 7}).status_code == 400
+            assert sf.records.schema.custom == ()
+
+
+def test_seed_records_are_created_all_or_none_once(tmp_path: Path) -> None:
+    from sfbearer.emulator.seed import SeedError
+
+    state, seed = tmp_path / "org.db", tmp_path / "seed.json"
+
+    def start_with(records: list[dict[str, Any]]) -> list[str]:
+        seed.write_text(json.dumps({"records": {"Account": records}}))
+        with Emulator(state=state, seed=seed) as sf:
+            rows = sf.records.query("SELECT Name FROM Account ORDER BY Name")["records"]
+            return [r["Name"] for r in rows]
+
+    with pytest.raises(SeedError, match="Nope"):
+        start_with([{"Name": "One"}, {"Nope": "x"}])
+    with Emulator(state=state) as sf:  # the failed start left none of them
+        assert sf.records.query("SELECT COUNT() FROM Account")["totalSize"] == 0
+    assert start_with([{"Name": "One"}, {"Name": "Two"}]) == ["One", "Two"]
+    assert start_with([{"Name": "One"}, {"Name": "Two"}]) == ["One", "Two"]  # not again

@@ -200,3 +200,23 @@ def test_simple_salesforce_upsert_and_get_by_custom_id(
         record = sf.Account.get_by_custom_id("Erp_Id__c", "ERP-1")
         assert (record["Name"], record["Erp_Id__c"]) == ("Initech Corp", "ERP-1")
         assert sf.Account.describe()["fields"][-1]["externalId"] is True
+
+
+def test_id_in_the_body_in_either_length(org: Org, token: str) -> None:
+    record_id = org.api("POST", f"{V}/sobjects/Account", token, json={"Name": "A"}).json()["id"]
+    for url_id, body_id in ((record_id[:15], record_id[:15]), (record_id, record_id[:15]),
+                            (record_id[:15], record_id)):  # fmt: skip
+        response = org.api("PATCH", f"{V}/sobjects/Account/Id/{url_id}", token,
+                           json={"Name": "B", "Id": body_id})  # fmt: skip
+        assert (response.status_code, response.json()["id"]) == (200, record_id), response.text
+    other = org.api("POST", f"{V}/sobjects/Account", token, json={"Name": "C"}).json()["id"]
+    clash = org.api("PATCH", f"{V}/sobjects/Account/Id/{record_id}", token,
+                    json={"Name": "B", "Id": other})  # fmt: skip
+    assert clash.json()[0]["errorCode"] == "INVALID_FIELD"
+    body = {"records": [
+        {"attributes": {"type": "Account"}, "Id": record_id[:15], "Name": "D"},
+        {"attributes": {"type": "Account"}, "Id": "001NOTANID", "Name": "E"}]}  # fmt: skip
+    results = org.api("PATCH", f"{V}/composite/sobjects/Account/Id", token, json=body).json()
+    assert results[0] == {"id": record_id, "success": True, "errors": [], "created": False}
+    assert results[1]["errors"][0]["statusCode"] == "NOT_FOUND"
+    assert names(org, token) == ["C", "D"]

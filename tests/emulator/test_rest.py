@@ -196,6 +196,16 @@ def test_query_options_batch_size(key_pair: KeyPair, options: str | None, sizes:
             assert names == [f"C{i:03d}" for i in range(450)]
 
 
+@pytest.mark.parametrize("value", [b"batchSize=\xb2", b"batchSize=" + b"9" * 5000, b"batchSize=-5"])
+def test_query_options_that_are_not_a_number(sf_org: Org, token: str, value: bytes) -> None:
+    # "\xb2" is latin-1 "²": a digit to str.isdigit, not to int().
+    response = sf_org.api("GET", f"{V}/query/", token, params={"q": "SELECT Id FROM Organization"},
+                          headers={"Sforce-Query-Options": value})  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert response.json()["totalSize"] == 1
+    assert sf_org.api("GET", f"{V}/", token).status_code == 200  # the connection carries on
+
+
 def test_last_modified_by_is_the_session_user(sf_org: Org, token: str) -> None:
     sf = sf_org.sf
     sf.add_user(username="second@acme.com")

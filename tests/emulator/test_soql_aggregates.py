@@ -343,3 +343,18 @@ def test_rest_never_answers_5xx(seeded: tuple[Org, str], soql: str) -> None:
         assert response.json()[0]["errorCode"] in {
             "MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "EXCEEDED_ID_LIMIT",
             "INVALID_QUERY_FILTER_OPERATOR"}  # fmt: skip
+
+
+def test_min_and_max_of_a_picklist_follow_its_defined_order() -> None:
+    stages = ["Prospecting", "Negotiation", "Closed Lost"]
+    ROWS["Opportunity"] = [{"Id": make_id("006", n), "Name": f"O{n}", "StageName": stage}
+                           for n, stage in enumerate(stages, start=1)]  # fmt: skip
+    try:
+        _, records = run("SELECT MIN(StageName), MAX(StageName) FROM Opportunity")
+        # Alphabetically this would be Closed Lost / Prospecting.
+        assert records == [{"attributes": AGG, "expr0": "Prospecting", "expr1": "Closed Lost"}]
+        assert refused("SELECT Probability FROM Opportunity GROUP BY Probability").error_code == (
+            "INVALID_FIELD"
+        )  # percent, like currency and double, cannot be grouped
+    finally:
+        del ROWS["Opportunity"]

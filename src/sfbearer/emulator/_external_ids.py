@@ -144,7 +144,11 @@ def _body_values(key: FieldDef, value: object, data: object) -> dict[str, Any]:
     for name, given in data.items():
         if str(name).lower() != key.name.lower():
             values[name] = given
-        elif matching_ids([{"Id": "", key.name: coerce_value(key, given)}], key, value) == []:
+            continue
+        if str(given) == str(value):
+            continue
+        held = normalize_id(str(given)) if key.name == "Id" else coerce_value(key, given)
+        if matching_ids([{"Id": "", key.name: held}], key, value) == []:
             raise ApiErrorResponse(
                 400, "INVALID_FIELD",
                 f"The value of {key.name} in the body ({str(given)[:40]}) differs from the one "

@@ -80,7 +80,7 @@ class FieldDef:
         """This field's entry in a describe result."""
         scale = self.scale if self.scale is not None else 2 if self.type == "currency" else 0
         return {
-            "aggregatable": self.type != "textarea", "aiPredictionField": False,
+            "aggregatable": self.type not in ("textarea", "boolean"), "aiPredictionField": False,
             "autoNumber": False, "byteLength": self.length * 3, "calculated": False,
             "calculatedFormula": None, "cascadeDelete": False, "caseSensitive": False,
             "compoundFieldName": None, "controllerName": None, "createable": self.createable,

@@ -25,7 +25,7 @@ __all__ = ["MAX_AGGREGATE_ROWS", "AggregatePlan", "prepare_aggregate", "run_aggr
 MAX_AGGREGATE_ROWS = 2000
 # Salesforce's describe marks these types not groupable (a datetime is grouped through a
 # date function such as DAY_ONLY, which the emulator does not offer).
-_NOT_GROUPABLE = frozenset({"textarea", "double", "currency", "datetime"})
+_NOT_GROUPABLE = frozenset({"textarea", "double", "currency", "percent", "datetime"})
 _RESULT_TYPES = {"COUNT": "int", "COUNT_DISTINCT": "int", "SUM": "double", "AVG": "double"}
 
 Values = list[object]  # one group: its grouped values, then its measures
@@ -183,6 +183,9 @@ def _measure(func: str, path: _Path, rows: Sequence[Row], lookup: Lookup) -> obj
     keyed = [(k, v) for v in present if (k := _key(ftype, v)) is not None]
     if not keyed:
         return None
+    if ftype == "picklist" and path.target.picklist:  # picklists sort in their defined order
+        order = {value.lower(): n for n, value in enumerate(path.target.picklist)}
+        keyed = [(order.get(str(v).lower(), len(order)), v) for _, v in keyed]
     with contextlib.suppress(TypeError):  # mixed types cannot come from validated rows
         keyed.sort(key=lambda kv: kv[0])  # type: ignore[arg-type,return-value]
     return keyed[0][1] if func == "MIN" else keyed[-1][1]

@@ -42,7 +42,9 @@ __all__ = [
     "OrgSchema",
     "custom_field",
     "custom_object",
+    "enter_schema",
     "get_sobject",
+    "leave_schema",
     "schema_in_use",
     "uses_schema",
 ]
@@ -95,6 +97,15 @@ def custom_field(
         RegistryError: an unknown or read-only object, a name that is not ``Xxx__c`` (at most
             40 characters before ``__c``), an unknown type, or options that do not fit it.
     """
+    _check_types(
+        text={"object": sobject, "name": name, "type": type},
+        optional_text={"label": label, "reference_to": reference_to,
+                       "relationship_name": relationship_name},
+        numbers={"length": length, "scale": scale},
+        flags={"external_id": external_id, "unique": unique, "required": required},
+    )  # fmt: skip
+    if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+        raise _refused("values: a list of texts is expected (the picklist's values)")
     schema = schema or STANDARD
     obj = schema.get(sobject)
     if obj is None or not obj.createable:
@@ -150,6 +161,28 @@ def custom_field(
     return obj.name, fdef  # a field of that name already there: see OrgSchema.with_field
 
 
+def _check_types(
+    *,
+    text: dict[str, object],
+    optional_text: dict[str, object] | None = None,
+    numbers: dict[str, object] | None = None,
+    flags: dict[str, object] | None = None,
+) -> None:
+    """Refuse options of the wrong JSON type (the admin API takes them from any client)."""
+    for key, value in text.items():
+        if not isinstance(value, str):
+            raise _refused(f"{key}: a text is expected")
+    for key, value in (optional_text or {}).items():
+        if value is not None and not isinstance(value, str):
+            raise _refused(f"{key}: a text is expected")
+    for key, value in (numbers or {}).items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise _refused(f"{key}: a whole number is expected")
+    for key, value in (flags or {}).items():
+        if not isinstance(value, bool):
+            raise _refused(f"{key}: true or false is expected")
+
+
 def custom_object(
     schema: OrgSchema, name: str, label: str | None = None, plural: str | None = None
 ) -> SObjectDef:
@@ -159,6 +192,7 @@ def custom_object(
     Raises:
         RegistryError: a name that is not ``Xxx__c`` or that the org already has.
     """
+    _check_types(text={"name": name}, optional_text={"label": label, "plural": plural})
     if not _NAME.fullmatch(name) or len(name) > 43:
         raise _refused(
             f"custom object name {name!r}: letters, digits and single underscores, starting "
@@ -192,6 +226,8 @@ class OrgSchema:
             extra = tuple(f for name, f in self.custom if name.lower() == sobject)
             self._types[sobject] = replace(base, fields=base.fields + extra)
         self._by_prefix = {o.key_prefix: o for o in self._types.values()}
+        # Describe results by (type, version), made on first use (see .schema.describe).
+        self.describe_cache: dict[tuple[str, str], dict[str, object]] = {}
         self._children: dict[str, dict[str, tuple[str, str, str]]] = {}
         for name, fdef in self.custom:
             if fdef.child_relationship and fdef.reference_to:
@@ -258,6 +294,17 @@ def get_sobject(name: str) -> SObjectDef | None:
 def active_schema() -> OrgSchema:
     """The schema in use (the standard one outside any org)."""
     return _ACTIVE.get()
+
+
+def enter_schema(schema: OrgSchema) -> contextvars.Token[OrgSchema]:
+    """Make ``schema`` the one in use until :func:`leave_schema` (cheaper than the ``with``
+    form, for the per-request path)."""
+    return _ACTIVE.set(schema)
+
+
+def leave_schema(token: contextvars.Token[OrgSchema]) -> None:
+    """Undo :func:`enter_schema`."""
+    _ACTIVE.reset(token)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sfbearer.emulator.context import Context
@@ -102,6 +103,9 @@ def query(
     return result
 
 
+_DIGITS = re.compile(r"[0-9]{1,9}", re.ASCII)
+
+
 def batch_size(options: str, default: int) -> int:
     """The page size a ``Sforce-Query-Options`` header asks for, within Salesforce's 200–2,000
     (``default`` when it asks for none or says something else).
@@ -109,11 +113,15 @@ def batch_size(options: str, default: int) -> int:
     Example:
         >>> batch_size("batchSize=500", 2000), batch_size("batchSize=50", 2000), batch_size("", 7)
         (500, 200, 7)
+        >>> batch_size("batchSize=\u00b2", 7), batch_size("batchSize=" + "9" * 5000, 7)
+        (7, 7)
     """
     for option in options.split(","):
         name, _, value = option.partition("=")
-        if name.strip().lower() == "batchsize" and value.strip().isdigit():
-            return max(200, min(int(value.strip()), 2000))
+        number = value.strip()
+        # ASCII digits only ("²" is a digit to str.isdigit, not to int), and not thousands.
+        if name.strip().lower() == "batchsize" and _DIGITS.fullmatch(number):
+            return max(200, min(int(number), 2000))
     return default
 
 

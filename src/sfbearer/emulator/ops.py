@@ -141,7 +141,7 @@ def add_object(
     from sfbearer.emulator.custom_fields import custom_object
 
     schema = ctx.records.schema
-    existing = schema.get(name)
+    existing = schema.get(name) if isinstance(name, str) else None
     if existing is not None and existing.custom:
         return object_summary(existing)
     obj = custom_object(schema, name, label, plural)

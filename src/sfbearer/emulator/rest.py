@@ -21,7 +21,7 @@ from sfbearer.emulator import composite, data, replication
 from sfbearer.emulator._composite_request import Reply
 from sfbearer.emulator._external_ids import MultipleMatches
 from sfbearer.emulator.context import LATEST_VERSION, Context
-from sfbearer.emulator.custom_fields import schema_in_use
+from sfbearer.emulator.custom_fields import enter_schema, leave_schema
 from sfbearer.emulator.oauth import bearer_token
 from sfbearer.emulator.schema import ApiErrorResponse
 from sfbearer.emulator.sessions import Session
@@ -310,11 +310,13 @@ async def _api(request: Request) -> Response:
     parts = [p for p in path.strip("/").split("/") if p] if path.strip("/") else []
     if not parts:
         return JsonResponse(versions())
+    schema = enter_schema(ctx.records.schema)  # the org's custom objects and fields
     try:
-        with schema_in_use(ctx.records.schema):  # the org's custom fields, for the request
-            response = await _dispatch(request, ctx, parts)
+        response = await _dispatch(request, ctx, parts)
     except ApiErrorResponse as exc:
         response = JsonResponse(exc.body(), exc.status)
+    finally:
+        leave_schema(schema)
     # Appended as MutableHeaders would append it (no response here carries it already).
     response.raw_headers.append(_limit_header(ctx))
     return response

@@ -217,14 +217,24 @@ def get_sobject(name: str) -> SObjectDef | None:
 
 
 def describe(name: str, *, api_version: str = "68.0") -> dict[str, object] | None:
-    """A minimal ``/sobjects/{name}/describe`` result, or None for an unknown type."""
-    obj = get_sobject(name)
+    """The ``/sobjects/{name}/describe`` result, or None for an unknown type.
+
+    Made once per org schema and version (a schema never changes: adding a field makes a new
+    one), so the result is shared: read it, do not change it.
+    """
+    schema = _active()
+    key = (name.lower(), api_version)
+    cached = schema.describe_cache.get(key)
+    if cached is not None:
+        return cached
+    obj = schema.get(name)
     if obj is None:
         return None
     result = _global_entry(obj, api_version)
     result["fields"] = [f.describe() for f in obj.fields]
     result["childRelationships"] = describe_children(obj.name, child_relationships(obj.name))
     result["recordTypeInfos"] = []
+    schema.describe_cache[key] = result
     return result
 
 

@@ -113,8 +113,9 @@ def apply_seed(
     """Create the apps, users, authorizations, custom objects and fields, and records a seed
     describes.
 
-    With ``records=False`` (a state file that already holds the seeded org) the records are
-    not created again; the rest is applied again, which changes nothing already there.
+    The records are created in a new state file (``records=True``) and never again, all or
+    none (see :func:`_create_records`); the rest is applied at every start, which changes
+    nothing already there.
     """
     sections = {"apps", "users", "authorizations", "objects", "fields", "records"}
     unknown = set(data) - sections
@@ -139,13 +140,42 @@ def apply_seed(
     rows_by_type = data.get("records", {})
     if not isinstance(rows_by_type, dict):
         raise SeedError("'records' must map sObject names to lists of records")
-    from sfbearer.emulator.schema import ApiErrorResponse
-
     for sobject, rows in rows_by_type.items():
         if not isinstance(rows, list):
             raise SeedError(f"records.{sobject} must be a list")
-        for row in rows if records else ():
-            try:
-                ctx.records.create(sobject, row)
-            except ApiErrorResponse as exc:
-                raise SeedError(f"seed record for {sobject}: {exc.message}") from None
+    _create_records(ctx, rows_by_type, fresh=records)
+
+
+_MARK = "seed_records"  # in the state file's meta table: "pending" until they all exist
+
+
+def _create_records(ctx: Context, rows_by_type: dict[str, list[Any]], *, fresh: bool) -> None:
+    """Create a seed's records once per state file, all or none.
+
+    A new file is marked "pending" first; the records go in under one savepoint and the mark
+    becomes "done" with them. A start that fails on a record leaves none of them and the mark
+    "pending", so the next start (with the seed fixed) creates them all.
+    """
+    from sfbearer.emulator.schema import ApiErrorResponse
+
+    conn = ctx.db.conn
+    with ctx.db.lock:
+        found = conn.execute("SELECT value FROM meta WHERE key = ?", (_MARK,)).fetchone()
+        if not (fresh or (found is not None and found[0] == "pending")):
+            return
+        conn.execute("INSERT OR REPLACE INTO meta VALUES (?, 'pending')", (_MARK,))
+        conn.execute("SAVEPOINT seed_records")
+        try:
+            for sobject, rows in rows_by_type.items():
+                for row in rows:
+                    try:
+                        ctx.records.create(sobject, row)
+                    except ApiErrorResponse as exc:
+                        raise SeedError(f"seed record for {sobject}: {exc.message}") from None
+        except BaseException:
+            conn.execute("ROLLBACK TO seed_records")
+            conn.execute("RELEASE seed_records")
+            ctx.records.invalidate()
+            raise
+        conn.execute("UPDATE meta SET value = 'done' WHERE key = ?", (_MARK,))
+        conn.execute("RELEASE seed_records")
