@@ -9,35 +9,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from sfbearer._exceptions import ConfigError
+from sfbearer._xml import declares_dtd
 
 __all__ = ["MAX_PACKAGE_XML_BYTES", "METADATA_NAMESPACE", "merge_package_xml"]
 
 METADATA_NAMESPACE = "http://soap.sforce.com/2006/04/metadata"
 MAX_PACKAGE_XML_BYTES = 4 * 1024 * 1024
-
-
-class _DeclaresDtd(Exception):
-    pass
-
-
-def _declares_dtd(data: bytes) -> bool:
-    """Whether the document declares a DTD or an entity, as the XML parser itself sees it."""
-    from xml.parsers import expat
-
-    parser = expat.ParserCreate()
-
-    def refuse(*_: object) -> None:
-        raise _DeclaresDtd
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    try:
-        parser.Parse(data, True)
-    except _DeclaresDtd:
-        return True
-    except expat.ExpatError:
-        return False  # the real parse reports it
-    return False
 
 
 def _version_key(text: str) -> tuple[int, ...]:
@@ -75,7 +52,7 @@ def merge_package_xml(existing: bytes, added: bytes, *, source: str = "package.x
         </Package>
     """
     ns = f"{{{METADATA_NAMESPACE}}}"
-    if len(existing) > MAX_PACKAGE_XML_BYTES or _declares_dtd(existing):
+    if len(existing) > MAX_PACKAGE_XML_BYTES or declares_dtd(existing):
         raise ConfigError(
             f"{source} is too large or declares a DTD; a package manifest needs neither",
             hint="fix it, or pass --force to replace it with a manifest of this app only",

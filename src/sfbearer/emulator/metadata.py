@@ -21,15 +21,14 @@ Example:
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from xml.parsers import expat
 
 from sfbearer._exceptions import ConfigError
+from sfbearer._xml import declares_dtd
 
 from .config import format_scopes
 from .config import parse_scopes as _parse_scope_set
@@ -48,7 +47,6 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_FILES = 1000
 ADMIN_APPROVED = "admin-approved"
 SELF_AUTHORIZED = "self-authorized"
-_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _POLICIES = {"AdminApprovedPreAuthorized": ADMIN_APPROVED, "AllSelfAuthorized": SELF_AUTHORIZED}
 
 
@@ -102,31 +100,6 @@ def parse_scopes(text: str) -> tuple[str, ...]:
 def _split(text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.strip() for p in (text or "").split(",") if p.strip()))
 
-
-class _DeclaresDtd(Exception):
-    pass
-
-
-def _declares_dtd(data: bytes) -> bool:
-    """Whether the document declares a DTD, seen by the XML parser itself.
-
-    The byte pattern ``_DTD`` cannot see a declaration in UTF-16 (or any encoding that does not
-    spell ``<!DOCTYPE`` in ASCII bytes); the parser decodes first. A document it cannot
-    parse is left to the real parse, which reports it.
-    """
-    parser = expat.ParserCreate()
-
-    def refuse(*_: object) -> None:
-        raise _DeclaresDtd
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    try:
-        parser.Parse(data, True)
-    except _DeclaresDtd:
-        return True
-    except expat.ExpatError:
-        return False
     return False
 
 
@@ -148,7 +121,7 @@ def _load(path: Path, root_type: str) -> dict[str, str]:
         raise MetadataError(f"{path}: cannot be read ({exc.strerror})") from None
     if len(data) > MAX_FILE_BYTES:
         raise MetadataError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
-    if _DTD.search(data) or _declares_dtd(data):
+    if declares_dtd(data):
         raise MetadataError(
             f"{path}: DOCTYPE and ENTITY declarations are not allowed in metadata files"
         )
