@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from sfbearer.cli._app import EXIT_CONFIG, Abort, App, global_options, pass_app
-from sfbearer.cli._emulator_admin import Target, render, with_target
+from sfbearer.cli._emulator_target import Target, render, with_target
 
 __all__ = ["add_field", "add_object"]
 
