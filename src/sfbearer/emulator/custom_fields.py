@@ -19,11 +19,10 @@ Example:
 from __future__ import annotations
 
 import contextvars
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from ._objects import (
@@ -34,11 +33,9 @@ from ._objects import (
     child_relationships,
     custom_object_def,
 )
-from .db import Database
 
 __all__ = [
     "FIELD_TYPES",
-    "CustomFieldStore",
     "OrgSchema",
     "custom_field",
     "custom_object",
@@ -336,80 +333,3 @@ def uses_schema(method: _F) -> _F:
     wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
     wrapper.__qualname__ = method.__qualname__
     return wrapper  # type: ignore[return-value]
-
-
-_TABLE = """
-CREATE TABLE IF NOT EXISTS custom_fields (
-    seq INTEGER PRIMARY KEY, sobject TEXT NOT NULL, name TEXT NOT NULL COLLATE NOCASE,
-    spec TEXT NOT NULL, UNIQUE (sobject, name));
-CREATE TABLE IF NOT EXISTS custom_objects (
-    seq INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE, label TEXT NOT NULL,
-    plural TEXT NOT NULL, key_prefix TEXT NOT NULL UNIQUE);
-"""
-
-
-class CustomFieldStore:
-    """The custom objects and fields of an org's state file, in the order they were added."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        with db.lock:
-            db.conn.executescript(_TABLE)
-
-    def load(self) -> OrgSchema:
-        """The schema the file describes."""
-        with self._db.lock:
-            rows = self._db.conn.execute(
-                "SELECT sobject, spec FROM custom_fields ORDER BY seq"
-            ).fetchall()
-            kinds = self._db.conn.execute(
-                "SELECT name, label, plural, key_prefix FROM custom_objects ORDER BY seq"
-            ).fetchall()
-        objects = [custom_object_def(str(n), str(lb), str(pl), str(px)) for n, lb, pl, px in kinds]
-        fields = []
-        for sobject, spec in rows:
-            values = json.loads(spec)
-            values["reference_to"] = tuple(values.get("reference_to") or ())
-            values["picklist"] = tuple(values.get("picklist") or ())
-            fields.append((str(sobject), FieldDef(**values)))
-        return OrgSchema(fields, objects)
-
-    def add_object(self, schema: OrgSchema, obj: SObjectDef) -> OrgSchema:
-        """Record custom object ``obj`` and return ``schema`` with it.
-
-        Raises:
-            RegistryError: the org already has an object of that name.
-        """
-        grown = schema.with_object(obj)
-        with self._db.lock:
-            try:
-                self._db.conn.execute(
-                    "INSERT INTO custom_objects (name, label, plural, key_prefix) "
-                    "VALUES (?, ?, ?, ?)",
-                    (obj.name, obj.label, obj.label_plural, obj.key_prefix),
-                )
-            except Exception as exc:  # sqlite3.IntegrityError: added meanwhile by another process
-                if "UNIQUE" not in str(exc):
-                    raise
-                raise _refused(f"the org already has an object called {obj.name}") from None
-        return grown
-
-    def add(self, schema: OrgSchema, field: tuple[str, FieldDef]) -> OrgSchema:
-        """Record ``field`` and return ``schema`` with it.
-
-        Raises:
-            RegistryError: the object already has a field of that name.
-        """
-        grown = schema.with_field(field)
-        sobject, fdef = field
-        with self._db.lock:
-            try:
-                self._db.conn.execute(
-                    "INSERT INTO custom_fields (sobject, name, spec) VALUES (?, ?, ?)",
-                    (sobject, fdef.name, json.dumps(asdict(fdef))),
-                )
-            except Exception as exc:  # sqlite3.IntegrityError: added meanwhile by another process
-                if "UNIQUE" not in str(exc):
-                    raise
-                raise _refused(f"{sobject} already has a field called {fdef.name}") from None
-        return grown

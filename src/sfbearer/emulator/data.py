@@ -30,7 +30,7 @@ __all__ = [
 
 def attach_records(ctx: Context) -> None:
     """Open the record store on the org's database and give it every registered user."""
-    from sfbearer.emulator.custom_fields import CustomFieldStore
+    from sfbearer.emulator._custom_store import CustomFieldStore
     from sfbearer.emulator.records import RecordStore
 
     ctx.records = RecordStore(

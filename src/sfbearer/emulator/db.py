@@ -25,7 +25,17 @@ _STATE_HINT = (
 
 # Tables only the emulator makes (this version's and earlier versions').
 _OWN_TABLES = frozenset(
-    {"meta", "apps", "users", "sessions", "session_rows", "counters", "sobject_records"}
+    {
+        "meta",
+        "apps",
+        "users",
+        "sessions",
+        "session_rows",
+        "counters",
+        "sobject_records",
+        "custom_fields",
+        "custom_objects",
+    }
 )
 
 
