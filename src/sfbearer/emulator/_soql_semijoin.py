@@ -78,6 +78,9 @@ def compile_semi_join(
         raise error_at(query.text, ref.pos, "MALFORMED_QUERY", "semi join sub selects can only "
                        f"query id fields, cannot use: '{ref.text}'")  # fmt: skip
     inner_obj = resolve_sobject(sub)
+    if inner_obj.name == obj.name:
+        raise error_at(query.text, ref.pos, "MALFORMED_QUERY",
+                       "The inner and outer selects should not be on the same object type")  # fmt: skip
     inner_ref = sub.fields[0]
     inner = _bind(sub, inner_obj, inner_ref)
     if inner.refs or inner.target.type not in ("id", "reference"):
