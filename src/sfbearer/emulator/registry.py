@@ -7,20 +7,24 @@ gives that user a permission set assigned to the app.
 
 from __future__ import annotations
 
-import functools
 import json
 import secrets
-import string
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
-from sfbearer.emulator.config import ADMIN_APPROVED, format_scopes, parse_policy, parse_scopes
+from sfbearer.emulator._registry_records import (
+    AppRecord,
+    CertificateKey,
+    RegistryError,
+    UserRecord,
+    app_from_row,
+    new_consumer_key,
+    user_from_row,
+)
+from sfbearer.emulator.config import ADMIN_APPROVED, parse_policy, parse_scopes
 from sfbearer.emulator.db import Database
 from sfbearer.emulator.schema import make_id
 
@@ -28,7 +32,6 @@ __all__ = [
     "AppRecord", "CertificateKey", "Registry", "RegistryError", "UserRecord", "new_consumer_key",
 ]  # fmt: skip
 
-_KEY_ALPHABET = string.ascii_letters + string.digits + "._"
 DEFAULT_PROFILE = "Integration User"
 _VERSION_CHECK_INTERVAL = 0.01  # seconds between two looks at the file's data_version
 
@@ -42,107 +45,6 @@ CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE, profile TEXT NOT NULL,
     permission_sets TEXT NOT NULL, active INTEGER NOT NULL, email TEXT NOT NULL);
 """
-
-
-class RegistryError(ValueError):
-    """A configuration request that cannot be applied (unknown app, duplicate name...)."""
-
-
-def new_consumer_key() -> str:
-    """A consumer key in Salesforce's style: ``3MVG9`` and 80 more characters."""
-    return "3MVG9" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(80))
-
-
-@dataclass(frozen=True)
-class AppRecord:
-    """One External Client App."""
-
-    name: str
-    consumer_key: str
-    certificate_pem: str
-    scopes: frozenset[str]
-    policy: str
-    session_timeout: int
-    installed: bool
-    profiles: tuple[str, ...]
-    permission_sets: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "consumer_key": self.consumer_key,
-            "scopes": format_scopes(self.scopes),
-            "policy": self.policy,
-            "session_timeout": self.session_timeout,
-            "installed": self.installed,
-            "profiles": list(self.profiles),
-            "permission_sets": list(self.permission_sets),
-        }
-
-
-@dataclass(frozen=True)
-class UserRecord:
-    """One user of the org."""
-
-    id: str
-    username: str
-    profile: str
-    permission_sets: tuple[str, ...]
-    active: bool
-    email: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "username": self.username,
-            "profile": self.profile,
-            "permission_sets": list(self.permission_sets),
-            "active": self.active,
-            "email": self.email,
-        }
-
-
-@dataclass(frozen=True)
-class CertificateKey:
-    """What checking a signature needs from a certificate: its key and validity, read once."""
-
-    public_key: CertificatePublicKeyTypes
-    not_before: float  # POSIX seconds
-    not_after: float
-
-    @functools.cached_property
-    def rs256_key(self) -> rsa.RSAPublicKey | None:
-        """The key when it can check RS256 signatures (RSA, at least 2048 bits), else None.
-
-        Decided once per certificate rather than per signature.
-        """
-        key = self.public_key
-        return key if isinstance(key, rsa.RSAPublicKey) and key.key_size >= 2048 else None
-
-
-def _app(row: Any) -> AppRecord:
-    return AppRecord(
-        name=row["name"],
-        consumer_key=row["consumer_key"],
-        certificate_pem=row["certificate"],
-        scopes=parse_scopes(row["scopes"]),
-        policy=row["policy"],
-        session_timeout=row["session_timeout"],
-        installed=bool(row["installed"]),
-        profiles=tuple(json.loads(row["profiles"])),
-        permission_sets=tuple(json.loads(row["permission_sets"])),
-    )
-
-
-def _user(row: Any) -> UserRecord:
-    return UserRecord(
-        id=row["id"],
-        username=row["username"],
-        profile=row["profile"],
-        permission_sets=tuple(json.loads(row["permission_sets"])),
-        active=bool(row["active"]),
-        email=row["email"],
-    )
 
 
 class Registry:
@@ -304,7 +206,7 @@ class Registry:
 
     def get_app(self, name: str) -> AppRecord | None:
         rows = self._db.query("SELECT * FROM apps WHERE name = ?", (name,))
-        return _app(rows[0]) if rows else None
+        return app_from_row(rows[0]) if rows else None
 
     def app_by_consumer_key(self, consumer_key: str) -> AppRecord | None:
         """The app whose consumer key is exactly ``consumer_key`` (case and spaces matter)."""
@@ -351,7 +253,7 @@ class Registry:
             return key
 
     def list_apps(self) -> list[AppRecord]:
-        return [_app(r) for r in self._db.query("SELECT * FROM apps ORDER BY name")]
+        return [app_from_row(r) for r in self._db.query("SELECT * FROM apps ORDER BY name")]
 
     def _invalidate(self) -> None:
         with self._lock:
@@ -408,7 +310,7 @@ class Registry:
 
     def get_user(self, user_id: str) -> UserRecord | None:
         rows = self._db.query("SELECT * FROM users WHERE id = ?", (user_id,))
-        return _user(rows[0]) if rows else None
+        return user_from_row(rows[0]) if rows else None
 
     def get_user_by_username(self, username: str) -> UserRecord | None:
         """The user called ``username`` (letter case ignored, as by Salesforce). Cached."""
@@ -420,7 +322,7 @@ class Registry:
         rows = self._db.query("SELECT * FROM users WHERE username = ?", (username,))
         if not rows:
             return None
-        user = _user(rows[0])
+        user = user_from_row(rows[0])
         with self._lock:
             if len(self._users_by_name) > 10_000:
                 self._users_by_name.clear()
@@ -428,7 +330,7 @@ class Registry:
         return user
 
     def list_users(self) -> list[UserRecord]:
-        return [_user(r) for r in self._db.query("SELECT * FROM users ORDER BY username")]
+        return [user_from_row(r) for r in self._db.query("SELECT * FROM users ORDER BY username")]
 
     # -- pre-authorization ------------------------------------------------------------------
     def authorize(
