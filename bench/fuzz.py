@@ -223,14 +223,15 @@ class Fuzzer:
             segs = ["services", "data", "v68.0", "v45.0", "v1.0", "sobjects", "Account", "Contact", "describe",
                     "query", "queryAll", "limits", "001000000000000AAA", "01g5g0000000001AAA-2000", "..",
                     "%00", "Nope", "Id", "Ext__c", "Name", "deleted", "updated", "composite", "tree",
-                    "A-1", "42"]  # fmt: skip
+                    "A-1", "42", "jobs", "ingest", "query", "750000000000001AAA", "batches",
+                    "successfulResults", "failedResults", "unprocessedrecords", "results"]  # fmt: skip
             path = "/" + "/".join(self.rng.choice(segs) for _ in range(self.rng.randrange(1, 7)))
             if self.rng.random() < 0.7:
                 path = "/services/data/v68.0" + path
             body = json.dumps(rand_json(self.rng)).encode()
             return (
                 "api/paths",
-                self.rng.choice(["GET", "POST", "PATCH", "DELETE"]),
+                self.rng.choice(["GET", "POST", "PATCH", "PUT", "DELETE"]),
                 path,
                 auth,
                 body,

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sfbearer.emulator import _external_ids as external_ids
-from sfbearer.emulator import composite, data, replication
+from sfbearer.emulator import bulk2, composite, data, replication
 from sfbearer.emulator._composite_request import Reply
 from sfbearer.emulator._external_ids import MultipleMatches
 from sfbearer.emulator.context import LATEST_VERSION, Context
@@ -215,6 +215,9 @@ async def _route(
             request, ctx, session, rest[1:], version, lambda: _json_body(request),
             functools.partial(_subrequest, request, ctx, session),
         )  # fmt: skip
+    if head == "jobs":
+        return await bulk2.dispatch(request, ctx, session, rest[1:], version,
+                                    lambda: _json_body(request))  # fmt: skip
     raise _not_found()
 
 
