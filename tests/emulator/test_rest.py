@@ -33,6 +33,8 @@ def test_versions_list(sf_org: Org) -> None:
 def test_resources_and_limit_header(sf_org: Org, token: str) -> None:
     first = sf_org.api("GET", f"{V}/", token)
     assert first.json()["query"] == f"{V}/query"
+    assert first.json()["jobs"] == f"{V}/jobs"  # Bulk API 2.0
+    assert "jobs" not in sf_org.api("GET", "/services/data/v40.0/", token).json()
     used = int(first.headers["sforce-limit-info"].split("=")[1].split("/")[0])
     second = sf_org.api("GET", V, token)
     assert second.headers["sforce-limit-info"] == f"api-usage={used + 1}/15000"

@@ -106,7 +106,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 def _resources(version: str, identity: str) -> dict[str, str]:
     base = f"/services/data/v{version}"
-    names = ("sobjects", "query", "queryAll", "limits", "composite")  # the ones served here
+    names = ["sobjects", "query", "queryAll", "limits", "composite"]  # the ones served here
+    if float(version) >= 41:
+        names.append("jobs")  # Bulk API 2.0 (query jobs from v47.0)
     resources = {name: f"{base}/{name}" for name in names}
     # As in Salesforce: the caller's own identity URL, absolute (jsforce's identity() reads it).
     resources["identity"] = identity
