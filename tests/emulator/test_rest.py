@@ -34,12 +34,12 @@ def test_resources_and_limit_header(sf_org: Org, token: str) -> None:
     first = sf_org.api("GET", f"{V}/", token)
     assert first.json()["query"] == f"{V}/query"
     assert first.json()["jobs"] == f"{V}/jobs"  # Bulk API 2.0
-    assert "jobs" not in sf_org.api("GET", "/services/data/v40.0/", token).json()
     used = int(first.headers["sforce-limit-info"].split("=")[1].split("/")[0])
     second = sf_org.api("GET", V, token)
     assert second.headers["sforce-limit-info"] == f"api-usage={used + 1}/15000"
     limits = sf_org.api("GET", f"{V}/limits/", token).json()
     assert limits["DailyApiRequests"] == {"Max": 15000, "Remaining": 15000 - used - 2}
+    assert "jobs" not in sf_org.api("GET", "/services/data/v40.0/", token).json()
 
 
 def test_unknown_version_is_404(sf_org: Org, token: str) -> None:
