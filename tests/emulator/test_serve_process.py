@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -229,3 +230,28 @@ def test_an_emulator_in_a_thread_writes_behind_while_idle(tmp_path: Path) -> Non
                 break
             assert time.monotonic() < deadline, "the pending count never reached the file"
             time.sleep(0.1)
+
+
+def test_sigterm_during_a_slow_request_answers_it_cleanly(serve: Any, key_pair: KeyPair) -> None:
+    served = serve()
+    token = served.token(key_pair)
+    set_faults = httpx.post(served.url + "/__emulator/faults", json={"latency": 8})
+    assert set_faults.status_code == 200, set_faults.text
+    answers: list[httpx.Response] = []
+
+    def slow_call() -> None:
+        answers.append(httpx.get(served.url + "/services/data/v68.0/limits/", timeout=30,
+                                 headers={"Authorization": f"Bearer {token}"}))  # fmt: skip
+
+    caller = threading.Thread(target=slow_call)
+    caller.start()
+    time.sleep(0.5)  # the request is in flight, sleeping in the latency fault
+    _, err = served.stop(signal.SIGTERM)
+    caller.join(30)
+    assert served.proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "emulator stopped" in err
+    (answer,) = answers
+    assert answer.status_code == 503, answer.text  # after the 2 s grace: an answer to retry
+    assert answer.json()[0]["errorCode"] == "SERVER_UNAVAILABLE"
+    assert answer.headers["retry-after"] == "1"

@@ -105,6 +105,17 @@ class GuardMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except asyncio.CancelledError:
+            if started or scope["type"] != "http":
+                raise
+            # The server is stopping and its grace period is over: the request still gets an
+            # answer it can retry elsewhere, not a traceback and a bare 500.
+            body = json.dumps([{"message": "The emulator is stopping; retry the request.",
+                                "errorCode": "SERVER_UNAVAILABLE"}])  # fmt: skip
+            headers = {"Retry-After": "1", "Connection": "close"}
+            await Response(body, 503, headers=headers, media_type="application/json")(
+                scope, receive, send
+            )
         except Exception:
             if started or scope["type"] != "http":
                 raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +73,18 @@ class Context:
         return self.registry.org_id
 
     def close(self) -> None:
-        """Write pending counters and close the database."""
-        self.sessions.flush()
-        self.db.close()
+        """Write pending sessions and counters (waiting at most 2 s for a file another program
+        holds: a stop must not hang) and close the database. Never raises for the file."""
+        try:
+            self.sessions.flush(wait=2.0)
+        except sqlite3.Error as exc:
+            sessions, counters = self.sessions.pending()
+            logging.getLogger("sfbearer.emulator").warning(
+                "%d sessions and %d counters not written: the state file is busy (%s)",
+                sessions, counters, exc,
+            )  # fmt: skip
+        finally:
+            self.db.close()
 
     def identity_url(self, user_id: str) -> str:
         return f"{self.base_url}/id/{self.org_id}/{user_id}"

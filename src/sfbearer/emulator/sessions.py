@@ -46,6 +46,8 @@ _OLD_LAYOUT = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sess
 
 _OPAQUE = bytes.maketrans(b"+", b".")
 _log = logging.getLogger("sfbearer.emulator")
+_SHORT_WAIT = 0.2  # seconds the write-behind waits for a file another process holds
+_DEFAULT_WAIT_MS = 10_000  # the connection's own wait (Database opens it with timeout=10)
 
 
 @functools.lru_cache(maxsize=64)
@@ -243,7 +245,7 @@ class SessionStore:
     def _maybe_flush(self) -> None:
         if time.monotonic() - self._last_flush >= 1.0:
             try:
-                self.flush()
+                self.flush(wait=_SHORT_WAIT)
             except sqlite3.Error as exc:
                 # The request that happened to trigger the write-behind is not failed for it:
                 # the changes stay pending and the next flush writes them.
@@ -278,12 +280,17 @@ class SessionStore:
             if idle:
                 continue
             try:
-                self.flush()
+                self.flush(wait=_SHORT_WAIT)
             except sqlite3.Error as exc:  # the file is busy or gone: try again next time
                 _log.warning("sessions not written to the state file yet (%s); will retry", exc)
 
-    def flush(self) -> None:
-        """Write changed sessions and counters to the database; forget dead sessions."""
+    def flush(self, *, wait: float = 10.0) -> None:
+        """Write changed sessions and counters to the database; forget dead sessions.
+
+        ``wait``: how long to wait for another process's lock on the file before giving up
+        (``sqlite3.OperationalError``; the changes stay pending). The write-behind waits only
+        briefly, so a file another program holds never stalls requests behind it.
+        """
         with self._lock:
             sessions = [(k, self._sessions[k]) for k in self._dirty_sessions]
             counters = list(self._pending.items())
@@ -303,6 +310,7 @@ class SessionStore:
             # another process adding sessions to the same file never takes the same numbers.
             fresh: list[_Row] = []
             try:
+                conn.execute(f"PRAGMA busy_timeout = {max(0, int(wait * 1000))}")
                 conn.execute("BEGIN IMMEDIATE")
                 fresh = [r for _, r in sessions if r.seq == 0]
                 if fresh:
@@ -345,6 +353,13 @@ class SessionStore:
                     for key, delta in counters:
                         self._pending[key] = self._pending.get(key, 0) + delta
                 raise
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {_DEFAULT_WAIT_MS}")
+
+    def pending(self) -> tuple[int, int]:
+        """How many changed sessions and counters wait to be written."""
+        with self._lock:
+            return len(self._dirty_sessions), len(self._pending)
 
     # -- counters ---------------------------------------------------------------------------
     def bump(self, *keys: str) -> None:
