@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -338,7 +338,11 @@ def _package_xml(name: str, api_version: str) -> bytes:
 
 
 def write_metadata(
-    out_dir: str | os.PathLike[str], files: Mapping[str, bytes], *, force: bool = False
+    out_dir: str | os.PathLike[str],
+    files: Mapping[str, bytes],
+    *,
+    force: bool = False,
+    on_package_xml: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write ``files`` under ``out_dir``, each atomically; refuse to overwrite unless ``force``.
 
@@ -346,6 +350,9 @@ def write_metadata(
     ones added, so a second app (or any other component of the project) stays in the deploy
     manifest, with or without ``force``. Every target is checked (and the merge made) before
     any is written, so a refusal leaves nothing half done.
+
+    ``on_package_xml`` hears what became of ``package.xml``: ``"written"`` (there was none),
+    ``"merged"``, or ``"replaced"`` (one that could not be merged, with ``force``).
 
     Raises:
         ConfigError: a file exists (without ``force``), the existing ``package.xml`` cannot be
@@ -365,6 +372,7 @@ def write_metadata(
                 hint="pass --force to replace this app's files (package.xml is merged "
                 "either way), or choose another --name or --out-dir",
             )
+    outcome = "written"
     for index, (path, data) in enumerate(targets):
         if path == manifest_path and path.is_file():
             try:
@@ -374,9 +382,11 @@ def write_metadata(
                 raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
             try:
                 targets[index] = (path, merge_package_xml(current, data, source=str(path)))
+                outcome = "merged"
             except ConfigError:
                 if not force:
                     raise
+                outcome = "replaced"
     written = []
     try:
         for path, data in targets:
@@ -385,4 +395,6 @@ def write_metadata(
             written.append(path)
     except OSError as exc:
         raise ConfigError(f"cannot write into {base}: {exc.strerror or exc}") from None
+    if on_package_xml is not None and manifest_path in written:
+        on_package_xml(outcome)
     return written

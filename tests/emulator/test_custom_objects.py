@@ -201,3 +201,48 @@ def test_simple_salesforce_on_a_custom_object(
         assert result["records"][0]["Invoices__r"]["records"][0]["Name"] == "INV-7"
         assert sf.Invoice__c.upsert("Number__c/N-1", {"Name": "INV-8"}) == 201
         assert sf.Invoice__c.describe()["custom"] is True
+
+
+def test_objects_added_through_the_state_file_while_serving(tmp_path: Path) -> None:
+    from sfbearer.emulator.control import EmulatorControl
+    from sfbearer.emulator.ops import add_object
+
+    state = tmp_path / "org.db"
+    with Emulator(state=state) as sf:
+        sf.add_object("Invoice__c")  # a00
+        other = EmulatorControl(state=state).open()  # another process's view of the file
+        try:
+            add_object(other, name="Shipment__c")  # a01, written to the file
+        finally:
+            other.close()
+        sf.add_object("Payment__c")  # takes the file's objects in first: a02, not a clash
+        assert [(o.name, o.key_prefix) for o in sf.records.schema.objects_custom] == [
+            ("Invoice__c", "a00"), ("Shipment__c", "a01"), ("Payment__c", "a02")]  # fmt: skip
+        assert sf.records.create("Shipment__c", {"Name": "S"}).startswith("a01")
+
+
+def test_key_prefixes_run_out_cleanly() -> None:
+    from sfbearer.emulator import custom_fields
+
+    objects = [custom_fields.custom_object_def(f"X{n}__c", "X", "Xs", prefix)
+               for n, prefix in enumerate(custom_fields._PREFIXES[:-1])]  # fmt: skip
+    schema = custom_fields.OrgSchema((), objects)
+    last = custom_fields.custom_object(schema, "Last__c")
+    assert last.key_prefix == "azz"
+    with pytest.raises(RegistryError, match="at most 3844 custom objects"):
+        custom_fields.custom_object(schema.with_object(last), "Over__c")
+
+
+def test_a_required_lookup_forbids_deleting_its_parent(org: Org, token: str) -> None:
+    org.sf.add_object("Payment__c", "Payment")
+    org.sf.add_field("Payment__c", "Invoice__c", "lookup", reference_to="Invoice__c",
+                     required=True)  # fmt: skip
+    invoice = post(org, token, "Invoice__c", Name="INV-R")
+    post(org, token, "Payment__c", Name="PAY-1", Invoice__c=invoice)
+    refused = org.api("DELETE", f"{V}/sobjects/Invoice__c/{invoice}", token)
+    assert refused.status_code == 400
+    assert refused.json()[0]["errorCode"] == "DELETE_FAILED"
+    assert refused.json()[0]["message"] == (
+        "Your attempt to delete INV-R could not be completed because it is associated with "
+        "the following payments.: PAY-1\n")  # fmt: skip
+    assert org.api("GET", f"{V}/sobjects/Invoice__c/{invoice}", token).status_code == 200

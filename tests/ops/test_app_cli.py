@@ -265,5 +265,10 @@ def test_a_package_xml_that_cannot_be_merged_is_refused_without_force(
     assert "declares a DTD" in result.stderr
     assert "--force" in result.stderr
     assert not (tmp_path / "externalClientApps").exists()  # nothing half done
-    assert run_cli(*args, "--out-dir", tmp_path, "--force").code == 0
+    forced = run_cli(*args, "--out-dir", tmp_path, "--force")
+    assert forced.code == 0, forced
+    assert "could not be merged and was replaced" in forced.stderr  # never "kept"
+    assert "already listed are kept" not in forced.stderr
     assert set(_members(tmp_path / "package.xml")) == _ECA_TYPES
+    again = run_cli(*args, "--out-dir", tmp_path, "--force", "--json")
+    assert json.loads(again.stdout)["package_xml"] == "merged"  # the new file merges fine

@@ -143,8 +143,10 @@ def manifest(
     elif info.days_left < 30:
         warnings.append(f"the certificate expires {info.not_after:%Y-%m-%d} ({info.days_text()})")
     package_xml = out_dir / "package.xml"
-    merged = package_xml.is_file()
-    written = write_metadata(out_dir, build_metadata(spec), force=force)
+    outcome: list[str] = []
+    written = write_metadata(out_dir, build_metadata(spec), force=force,
+                             on_package_xml=outcome.append)  # fmt: skip
+    merged = outcome == ["merged"]
     code = 1 if warnings else 0
     secret_dir = out_dir / GLOBAL_OAUTH_DIR
     gitignore = f"{secret_dir.as_posix()}/"
@@ -160,7 +162,7 @@ def manifest(
                 "do_not_commit": str(secret_dir),
                 "gitignore_line": gitignore,
                 "deploy": deploy,
-                "package_xml": "merged" if merged else "written",
+                "package_xml": outcome[0] if outcome else "written",
                 "warnings": warnings,
                 "exit_code": code,
             }
@@ -171,6 +173,9 @@ def manifest(
         app.info(f"scopes: {', '.join(chosen)}; pre-authorized: {spec.preauthorized}")
     if merged:
         app.info(f"{package_xml}: {name} added; the members already listed are kept")
+    elif outcome == ["replaced"]:
+        app.warn(f"{package_xml} could not be merged and was replaced (--force): "
+                 "members it listed are gone from it")  # fmt: skip
     for warning in warnings:
         app.warn(warning)
     app.warn(

@@ -76,6 +76,11 @@ class CustomFieldStore:
             except Exception as exc:  # sqlite3.IntegrityError: added meanwhile by another process
                 if "UNIQUE" not in str(exc):
                     raise
+                if "key_prefix" in str(exc):  # another process added an object meanwhile
+                    raise RegistryError(
+                        f"key prefix {obj.key_prefix} was just taken by an object another "
+                        f"process added to the state file: add {obj.name} again"
+                    ) from None
                 raise RegistryError(f"the org already has an object called {obj.name}") from None
         return grown
 

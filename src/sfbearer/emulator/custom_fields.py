@@ -183,8 +183,8 @@ def _check_types(
 def custom_object(
     schema: OrgSchema, name: str, label: str | None = None, plural: str | None = None
 ) -> SObjectDef:
-    """A custom object for ``schema``'s org (its key prefix the next free ``a0x``), checked as
-    Salesforce checks a new object's definition.
+    """A custom object for ``schema``'s org (its key prefix the first free one of ``a00``,
+    ``a01``...), checked as Salesforce checks a new object's definition.
 
     Raises:
         RegistryError: a name that is not ``Xxx__c`` or that the org already has.
@@ -199,12 +199,16 @@ def custom_object(
         raise _refused(f"the org already has an object called {schema.get(name).name}")  # type: ignore[union-attr]
     label = label or name[:-3].replace("_", " ")
     plural = plural or (label + "s")
-    number = len(schema.objects_custom)
-    prefix = "a" + _BASE36[number // 36] + _BASE36[number % 36]
+    used = {o.key_prefix for o in schema.objects_custom}
+    prefix = next((p for p in _PREFIXES if p not in used), None)
+    if prefix is None:
+        raise _refused(f"the emulated org holds at most {len(_PREFIXES)} custom objects")
     return custom_object_def(name, label, plural, prefix)
 
 
-_BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# Key prefixes of custom objects, in the order they are given: a00, a01, ... a0z, a10, ...
+_PREFIXES = tuple("a" + first + second for first in _BASE62 for second in _BASE62)
 
 
 class OrgSchema:

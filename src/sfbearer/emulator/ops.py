@@ -116,12 +116,19 @@ def add_field(
     Raises:
         RegistryError: a definition Salesforce would refuse, or another field of that name.
     """
+    with ctx.db.lock:
+        return _add_field(ctx, object, name, type, options)
+
+
+def _add_field(
+    ctx: Context, sobject_name: str, name: str, kind: str, options: dict[str, Any]
+) -> dict[str, Any]:
     from dataclasses import replace
 
     from sfbearer.emulator.custom_fields import custom_field
 
-    schema = ctx.records.schema
-    sobject, fdef = custom_field(object, name, type, schema=schema, **options)
+    schema = _current_schema(ctx)
+    sobject, fdef = custom_field(sobject_name, name, kind, schema=schema, **options)
     existing = schema.get(sobject).field(fdef.name)
     if existing is not None and existing == replace(fdef, name=existing.name):
         return field_summary(sobject, existing)  # the same field again (any letter case)
@@ -140,13 +147,24 @@ def add_object(
     """
     from sfbearer.emulator.custom_fields import custom_object
 
-    schema = ctx.records.schema
-    existing = schema.get(name) if isinstance(name, str) else None
-    if existing is not None and existing.custom:
-        return object_summary(existing)
-    obj = custom_object(schema, name, label, plural)
-    ctx.records.schema = ctx.custom_fields.add_object(schema, obj)
-    return object_summary(obj)
+    with ctx.db.lock:
+        schema = _current_schema(ctx)
+        existing = schema.get(name) if isinstance(name, str) else None
+        if existing is not None and existing.custom:
+            return object_summary(existing)
+        obj = custom_object(schema, name, label, plural)
+        ctx.records.schema = ctx.custom_fields.add_object(schema, obj)
+        return object_summary(obj)
+
+
+def _current_schema(ctx: Context) -> Any:
+    """The org's schema as its state file has it now: what another process added to the same
+    file (``add-object --state`` while serving) is taken in before adding more."""
+    schema = ctx.custom_fields.load()
+    if (schema.custom, schema.objects_custom) != (
+        ctx.records.schema.custom, ctx.records.schema.objects_custom):  # fmt: skip
+        ctx.records.schema = schema
+    return ctx.records.schema
 
 
 def object_summary(obj: Any) -> dict[str, Any]:

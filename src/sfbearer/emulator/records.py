@@ -317,17 +317,20 @@ class RecordStore(SetupRows):
         """Soft-delete a record: gone from ``query``, still seen by ``queryAll``.
 
         An account's contacts and opportunities are deleted with it; an account or contact
-        that cases look up is refused (400 ``DELETE_FAILED``); custom lookups to a deleted
-        record are cleared — as Salesforce does.
+        that cases look up is refused (400 ``DELETE_FAILED``), so is a record a required
+        custom lookup names; other custom lookups to a deleted record are cleared — as
+        Salesforce does.
         """
         with self._lock:
             obj = self._writable(sobject, "deleted")
             obj, _, row = self._resolve(obj.name, record_id)
             doomed, cases = delete_plan(obj.name, row, lambda kind: self._rows(kind, False))
-            if cases:
+            cleared, holding = self._orphans({str(v["Id"]) for v in doomed})
+            if cases or holding is not None:
+                kind, names = ("cases", cases) if cases or holding is None else holding
                 raise ApiErrorResponse(400, "DELETE_FAILED", f"Your attempt to delete "
                     f"{row.get('Name')} could not be completed because it is associated with "
-                    f"the following cases.: {', '.join(cases)}\n")  # fmt: skip
+                    f"the following {kind}.: {', '.join(names)}\n")  # fmt: skip
             now = format_datetime(self._clock())
             for victim in doomed:
                 victim.update(IsDeleted=True, LastModifiedDate=now, LastModifiedById=user_id,
@@ -337,7 +340,6 @@ class RecordStore(SetupRows):
                 "WHERE id = ?",
                 [(json.dumps(victim), now, victim["Id"]) for victim in doomed],
             )
-            cleared = self._orphans({str(v["Id"]) for v in doomed})
             for orphan in cleared:
                 orphan.update(LastModifiedDate=now, LastModifiedById=user_id, SystemModstamp=now)
             self._conn.executemany(
@@ -346,16 +348,28 @@ class RecordStore(SetupRows):
             )
             self.invalidate()
 
-    def _orphans(self, gone: set[str]) -> list[dict[str, object]]:
+    def _orphans(
+        self, gone: set[str]
+    ) -> tuple[list[dict[str, object]], tuple[str, list[str]] | None]:
         """Copies of the live rows whose custom lookups named a deleted row, those lookups
-        cleared (a lookup's default in Salesforce: "clear the value of this field")."""
+        cleared (a lookup's default in Salesforce: "clear the value of this field"); and the
+        rows whose *required* lookup names one, which forbid the delete (Salesforce does not
+        allow it for a required lookup): their type's plural label and names."""
         out: dict[str, dict[str, object]] = {}
+        holding: tuple[str, list[str]] | None = None
         for kind in {obj.name for i in gone if (obj := self._schema.by_prefix(i[:3]))}:
             for child, field in self._schema.lookups_to(kind):
+                child_def = self._schema.get(child)
+                required = bool(child_def and (f := child_def.field(field)) and f.required)
                 for row in self._rows(child, False):
-                    if row.get(field) in gone and row["Id"] not in gone:
-                        out.setdefault(str(row["Id"]), dict(row))[field] = None
-        return list(out.values())
+                    if row.get(field) not in gone or row["Id"] in gone:
+                        continue
+                    if required and child_def is not None:
+                        label = child_def.label_plural.lower()
+                        holding = holding or (label, [])
+                        holding[1].append(str(row.get("Name") or row["Id"]))
+                    out.setdefault(str(row["Id"]), dict(row))[field] = None
+        return list(out.values()), holding
 
     # --- queries -----------------------------------------------------------------------------
 
