@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import contextvars
+import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -123,10 +124,20 @@ def custom_field(
             raise _refused(f"length of a {type} field: 1 to {top}")
     picks = tuple(values)
     if (ftype == "picklist") != bool(picks):
-        raise _refused("a picklist field needs values, and only a picklist takes them")
+        raise _refused(
+            "a picklist field needs values (--values a,b,c), and only a picklist takes them"
+        )
+    if (ftype == "reference") != (reference_to is not None):
+        raise _refused(
+            "a lookup field needs the object it points to (reference_to, --reference-to), and "
+            "only a lookup takes one"
+        )
     target = schema.get(reference_to or "")
-    if (ftype == "reference") != (reference_to is not None) or (reference_to and target is None):
-        raise _refused("a lookup field needs reference_to (an object), and only it takes one")
+    if reference_to is not None and target is None:
+        names = [o.name for o in schema.objects()]
+        near = difflib.get_close_matches(reference_to, names, n=1, cutoff=0.6)
+        also = f" (did you mean {near[0]}?)" if near else ""
+        raise _refused(f"a lookup cannot point to {reference_to!r}: no such object{also}")
     if target is not None and not (target.createable or target.name == "User"):
         raise _refused(
             f"a lookup can point to User or an object records are written to, not {target.name}"
@@ -141,7 +152,7 @@ def custom_field(
         if taken is not None and (taken[1], taken[2].lower()) != (obj.name, name.lower()):
             raise _refused(
                 f"{target.name} already has a child relationship called {child}: give this "
-                "lookup another relationship_name"
+                "lookup another relationship name (relationship_name, --relationship-name)"
             )
     if (external_id or unique) and ftype not in _KEYS:
         raise _refused("an external id or unique field is text, email or a number")
