@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from ._objects import field_label
+from .custom_fields import OrgSchema
 from .schema import ApiErrorResponse, SObjectDef, get_sobject
 
-__all__ = ["check_references", "check_unique"]
+__all__ = ["check_references", "check_unique", "lookup_orphans"]
 
 Stored = Callable[[str], "tuple[str, bool] | None"]
 """Looks up an id: the type of its row and whether it is deleted, or None."""
@@ -84,3 +85,29 @@ def check_unique(
                     f"duplicate value found: {fdef.name} duplicates value on record with id: "
                     f"{row.get('Id')}",
                 )  # fmt: skip
+
+
+def lookup_orphans(
+    schema: OrgSchema, gone: set[str], rows_of: Callable[[str], Iterable[Mapping[str, object]]]
+) -> tuple[list[dict[str, object]], tuple[str, list[str]] | None]:
+    """What deleting the rows ``gone`` does to the custom lookups naming them.
+
+    Returns copies of the live rows whose custom lookups named a deleted row, those lookups
+    cleared (a lookup's default in Salesforce: "clear the value of this field"); and, when a
+    *required* lookup names one (Salesforce then refuses the delete), the plural label of
+    those rows' type and their names.
+    """
+    out: dict[str, dict[str, object]] = {}
+    holding: tuple[str, list[str]] | None = None
+    for kind in {obj.name for i in gone if (obj := schema.by_prefix(i[:3]))}:
+        for child, field in schema.lookups_to(kind):
+            child_def = schema.get(child)
+            required = bool(child_def and (f := child_def.field(field)) and f.required)
+            for row in rows_of(child):
+                if row.get(field) not in gone or row["Id"] in gone:
+                    continue
+                if required and child_def is not None:
+                    holding = holding or (child_def.label_plural.lower(), [])
+                    holding[1].append(str(row.get("Name") or row["Id"]))
+                out.setdefault(str(row["Id"]), dict(row))[field] = None
+    return list(out.values()), holding

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from ._cursors import QueryCursors
-from ._integrity import check_references, check_unique
+from ._integrity import check_references, check_unique, lookup_orphans
 from ._objects import complete_row, delete_plan, user_fields
 from ._setup_rows import SetupRows
 from .custom_fields import STANDARD, OrgSchema, uses_schema
@@ -325,7 +325,8 @@ class RecordStore(SetupRows):
             obj = self._writable(sobject, "deleted")
             obj, _, row = self._resolve(obj.name, record_id)
             doomed, cases = delete_plan(obj.name, row, lambda kind: self._rows(kind, False))
-            cleared, holding = self._orphans({str(v["Id"]) for v in doomed})
+            gone = {str(v["Id"]) for v in doomed}
+            cleared, holding = lookup_orphans(self._schema, gone, lambda k: self._rows(k, False))
             if cases or holding is not None:
                 kind, names = ("cases", cases) if cases or holding is None else holding
                 raise ApiErrorResponse(400, "DELETE_FAILED", f"Your attempt to delete "
@@ -347,29 +348,6 @@ class RecordStore(SetupRows):
                 [(json.dumps(orphan), now, orphan["Id"]) for orphan in cleared],
             )
             self.invalidate()
-
-    def _orphans(
-        self, gone: set[str]
-    ) -> tuple[list[dict[str, object]], tuple[str, list[str]] | None]:
-        """Copies of the live rows whose custom lookups named a deleted row, those lookups
-        cleared (a lookup's default in Salesforce: "clear the value of this field"); and the
-        rows whose *required* lookup names one, which forbid the delete (Salesforce does not
-        allow it for a required lookup): their type's plural label and names."""
-        out: dict[str, dict[str, object]] = {}
-        holding: tuple[str, list[str]] | None = None
-        for kind in {obj.name for i in gone if (obj := self._schema.by_prefix(i[:3]))}:
-            for child, field in self._schema.lookups_to(kind):
-                child_def = self._schema.get(child)
-                required = bool(child_def and (f := child_def.field(field)) and f.required)
-                for row in self._rows(child, False):
-                    if row.get(field) not in gone or row["Id"] in gone:
-                        continue
-                    if required and child_def is not None:
-                        label = child_def.label_plural.lower()
-                        holding = holding or (label, [])
-                        holding[1].append(str(row.get("Name") or row["Id"]))
-                    out.setdefault(str(row["Id"]), dict(row))[field] = None
-        return list(out.values()), holding
 
     # --- queries -----------------------------------------------------------------------------
 
