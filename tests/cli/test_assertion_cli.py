@@ -27,6 +27,12 @@ USER = "integration@acme.com"
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
+@pytest.fixture(autouse=True)
+def _no_ssl_cert_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The printed curl names SSL_CERT_FILE's bundle; these tests check the command without one.
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+
+
 @pytest.fixture
 def ident(key_files: tuple[Path, Path]) -> list[str]:
     """Flags naming a complete identity."""

@@ -70,11 +70,26 @@ def test_the_printed_curl_trusts_the_ca_bundle_sfbearer_trusts(
     assert refused.returncode != 0
 
 
-def test_no_cacert_without_a_bundle(run_cli: RunCli, key_files: tuple[Path, Path]) -> None:
+def test_no_cacert_without_a_bundle(
+    run_cli: RunCli, key_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     with Emulator() as sf:
         result = run_cli("assertion", "new", *_org(sf, key_files))
     assert result.code == 0, result
     assert "--cacert" not in _printed_curl(result.stderr)
+
+
+def test_ssl_cert_file_becomes_cacert(
+    run_cli: RunCli, key_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python reads SSL_CERT_FILE, curl does not: the printed command must name the bundle.
+    with Emulator(tls=True) as sf:
+        ca = str(sf.ca_path)
+        monkeypatch.setenv("SSL_CERT_FILE", ca)
+        result = run_cli("assertion", "new", *_org(sf, key_files))
+    assert result.code == 0, result
+    assert f"--cacert {ca} " in _printed_curl(result.stderr)
 
 
 @pytest.mark.parametrize(

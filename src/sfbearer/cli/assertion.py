@@ -52,12 +52,14 @@ def curl_command(token_url: str, source: str, *, ca_bundle: str | None = None) -
 
 
 def _ca_bundle(configured: str | None) -> str | None:
-    """The CA bundle sfbearer was told to trust (the profile's ``ca_bundle`` or
-    SFBEARER_CA_BUNDLE), for the printed curl; None for the system store (which curl, like
-    sfbearer, finds by itself, SSL_CERT_FILE included)."""
+    """The CA bundle sfbearer trusts for https (the profile's ``ca_bundle``,
+    SFBEARER_CA_BUNDLE, or SSL_CERT_FILE, which Python reads and curl does not), for the
+    printed curl; None for the system store, which curl finds by itself."""
     import os
 
-    return os.path.expanduser(configured) if configured else None
+    if configured:
+        return os.path.expanduser(configured)
+    return os.environ.get("SSL_CERT_FILE") or None
 
 
 _SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
