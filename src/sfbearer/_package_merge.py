@@ -6,6 +6,7 @@ the deploy manifest: the existing members stay, the new ones are added.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from sfbearer._exceptions import ConfigError
@@ -68,8 +69,14 @@ def merge_package_xml(existing: bytes, added: bytes, *, source: str = "package.x
             hint="fix it, or pass --force to replace it with a manifest of this app only",
         ) from None
     if root.tag != f"{ns}Package":
+        found = root.tag.rsplit("}", 1)[-1]
+        reason = (
+            f'its Package element lacks xmlns="{METADATA_NAMESPACE}"'
+            if found == "Package"
+            else f"its root is {found!r}, not Package"
+        )
         raise ConfigError(
-            f"{source} is not a package manifest (its root is {root.tag!r}, not Package)",
+            f"{source} is not a package manifest ({reason})",
             hint="fix it, or pass --force to replace it with a manifest of this app only",
         )
     new_root = ET.fromstring(added)  # noqa: S314 - ours, from _package_xml
@@ -114,4 +121,12 @@ def merge_package_xml(existing: bytes, added: bytes, *, source: str = "package.x
             element.text = None
     ET.indent(root, space="    ")
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + _leading_comments(existing) + body + b"\n"
+
+
+def _leading_comments(document: bytes) -> bytes:
+    """The comments before the root element (the parser keeps only those inside it), one a
+    line, so a merge keeps a project's header comment."""
+    start = re.search(rb"<(?![?!])", document)
+    prolog = document[: start.start()] if start else b""
+    return b"".join(c + b"\n" for c in re.findall(rb"<!--.*?-->", prolog, re.DOTALL))
