@@ -96,8 +96,10 @@ def matching_ids(rows: Iterable[dict[str, Any]], key: FieldDef, value: object) -
 
 
 def _matches(ctx: Context, obj: SObjectDef, key: FieldDef, value: object) -> list[str]:
-    rows = ctx.records.rows(obj.name, include_deleted=False)
-    return matching_ids(rows, key, value)
+    wanted = coerce_value(key, value) if key.name != "Id" else normalize_id(str(value))
+    if wanted is None:
+        return []
+    return [str(r["Id"]) for r in ctx.records.rows_with(obj.name, key.name, wanted)]
 
 
 def _resolve(ctx: Context, sobject: str, field: str, value: str, version: str) -> str | None:

@@ -65,21 +65,18 @@ def check_references(obj: SObjectDef, values: Mapping[str, object], stored: Stor
 def check_unique(
     obj: SObjectDef,
     values: Mapping[str, object],
-    rows: Iterable[Mapping[str, object]],
+    rows_with: Callable[[str, object], Iterable[Mapping[str, object]]],
     own_id: str | None = None,
 ) -> None:
     """Raise ``DUPLICATE_VALUE`` when a unique field in ``values`` repeats the value of another
-    live row (``rows``; text compared in any letter case), as Salesforce does on save."""
+    live row (``rows_with(field, value)``: the live rows holding it, text in any letter case),
+    as Salesforce does on save."""
     for name, value in values.items():
         fdef = obj.field(name)
         if fdef is None or not fdef.unique or value is None or value == "":
             continue
-        wanted = value.lower() if isinstance(value, str) else value
-        for row in rows:
-            held = row.get(fdef.name)
-            if isinstance(held, str):
-                held = held.lower()
-            if held == wanted and row.get("Id") != own_id:
+        for row in rows_with(fdef.name, value):
+            if row.get("Id") != own_id:
                 raise ApiErrorResponse(
                     400, "DUPLICATE_VALUE",
                     f"duplicate value found: {fdef.name} duplicates value on record with id: "

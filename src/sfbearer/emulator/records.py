@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from ._cursors import QueryCursors
 from ._integrity import check_references, check_unique, lookup_orphans
 from ._objects import complete_row, delete_plan, user_fields
+from ._row_cache import RowCache
 from ._setup_rows import SetupRows
 from .custom_fields import STANDARD, OrgSchema, uses_schema
 from .schema import (
@@ -97,12 +98,9 @@ class RecordStore(SetupRows):
         self._lock = lock
         self._clock = clock
         self._cursors = QueryCursors(clock, ttl=cursor_ttl, max_cursors=max_cursors)
-        self._cache: dict[str, tuple[list[dict[str, object]], list[dict[str, object]]]] = {}
-        self._cache_version: tuple[object, int] | None = None
-        self._generation = 0
+        self._cache = RowCache(conn)
         self._plans = PlanCache()
         self._schema = STANDARD
-        self._version_cursor = conn.cursor()  # one cursor for the per-query version check
         self.org_id = org_id
         with lock:
             conn.executescript(_SCHEMA)
@@ -132,25 +130,7 @@ class RecordStore(SetupRows):
         return (found[0], found[2]) if found else None
 
     def _rows(self, sobject: str, include_deleted: bool) -> list[dict[str, object]]:
-        """Every row of a type, from a cache that any write (ours or another process's) clears.
-
-        ``PRAGMA data_version`` changes when another connection commits to the file; our own
-        writes bump ``_generation``. Rows and lists are shared with callers: read-only.
-        """
-        version = (self._version_cursor.execute("PRAGMA data_version").fetchone()[0],
-                   self._generation)  # fmt: skip
-        if version != self._cache_version:
-            self._cache.clear()
-            self._cache_version = version
-        lists = self._cache.get(sobject)
-        if lists is None:
-            cur = self._conn.execute(
-                "SELECT data, is_deleted FROM sobject_records WHERE sobject = ? ORDER BY seq",
-                (sobject,),
-            )
-            rows = [(json.loads(r[0]), bool(r[1])) for r in cur.fetchall()]
-            lists = self._cache[sobject] = ([r for r, _ in rows], [r for r, d in rows if not d])
-        return lists[0] if include_deleted else lists[1]
+        return self._cache.rows(sobject, include_deleted)
 
     @uses_schema
     def rows(self, sobject: str, *, include_deleted: bool) -> list[dict[str, object]]:
@@ -172,7 +152,17 @@ class RecordStore(SetupRows):
     def invalidate(self) -> None:
         """Forget the rows kept between writes: for changes made to the table behind the
         store's back (a rolled-back savepoint)."""
-        self._generation += 1
+        self._cache.invalidate()
+
+    def _keep(self, sobject: str, row: dict[str, object], *, new: bool) -> None:
+        self._cache.kept(sobject, row, new=new)
+
+    @uses_schema
+    def rows_with(self, sobject: str, field: str, value: object) -> list[dict[str, object]]:
+        """The live rows of ``sobject`` whose ``field`` holds ``value`` (text in any letter
+        case, numbers by value), from an index kept in step with every write."""
+        with self._lock:
+            return self._cache.rows_with(sobject, field, value)
 
     def _insert(self, obj: SObjectDef, values: dict[str, object], user_id: str) -> str:
         now = format_datetime(self._clock())
@@ -191,7 +181,7 @@ class RecordStore(SetupRows):
                 )
             except sqlite3.IntegrityError:
                 continue
-            self.invalidate()
+            self._keep(obj.name, row, new=True)
             return record_id
         raise ApiErrorResponse(500, "UNKNOWN_EXCEPTION", "could not allocate a record id")
 
@@ -255,7 +245,7 @@ class RecordStore(SetupRows):
             obj = self._writable(sobject, "inserted")
             values = validate_record(obj, data, creating=True)
             check_references(obj, values, self._stored)
-            check_unique(obj, values, self._rows(obj.name, False))
+            check_unique(obj, values, lambda f, v: self.rows_with(obj.name, f, v))
             if obj.field("OwnerId") is not None and values.get("OwnerId") is None:
                 values["OwnerId"] = user_id
             return self._insert(obj, values, user_id)
@@ -299,7 +289,7 @@ class RecordStore(SetupRows):
             obj, full, row = self._resolve(obj.name, record_id)
             values = validate_record(obj, data, creating=False)
             check_references(obj, values, self._stored)
-            check_unique(obj, values, self._rows(obj.name, False), full)
+            check_unique(obj, values, lambda f, v: self.rows_with(obj.name, f, v), full)
             if obj.name == "Opportunity" and "StageName" in values:
                 values.setdefault("Probability", None)  # a new stage brings its own
             row.update(values)
@@ -310,7 +300,7 @@ class RecordStore(SetupRows):
                 "UPDATE sobject_records SET data = ?, last_modified_date = ? WHERE id = ?",
                 (json.dumps(row), now, full),
             )
-            self.invalidate()
+            self._keep(obj.name, row, new=False)
 
     @uses_schema
     def delete(self, sobject: str, record_id: str, *, user_id: str = AUTOMATED_USER_ID) -> None:
