@@ -342,3 +342,41 @@ def test_date_ranges_cover_whole_days() -> None:
     assert soql.date_range("N_DAYS_AGO", 1, NOW)[0] == datetime(2026, 11, 30, tzinfo=UTC)
     # huge N stays within datetime's range instead of overflowing
     assert soql.date_range("LAST_N_DAYS", 999_999_999, NOW)[0].year < 2026
+
+
+def d(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("literal", "n", "span"),
+    [
+        ("THIS_QUARTER", 0, (d(2026, 10, 1), d(2027, 1, 1))),
+        ("LAST_QUARTER", 0, (d(2026, 7, 1), d(2026, 10, 1))),
+        ("NEXT_QUARTER", 0, (d(2027, 1, 1), d(2027, 4, 1))),
+        ("LAST_N_QUARTERS", 2, (d(2026, 4, 1), d(2026, 10, 1))),  # the current one excluded
+        ("NEXT_N_QUARTERS", 2, (d(2027, 1, 1), d(2027, 7, 1))),
+        ("N_QUARTERS_AGO", 1, (d(2026, 7, 1), d(2026, 10, 1))),
+        ("LAST_N_MONTHS", 2, (d(2026, 10, 1), d(2026, 12, 1))),
+        ("NEXT_N_MONTHS", 2, (d(2027, 1, 1), d(2027, 3, 1))),
+        ("N_MONTHS_AGO", 12, (d(2025, 12, 1), d(2026, 1, 1))),
+        ("LAST_N_WEEKS", 2, (d(2026, 11, 15), d(2026, 11, 29))),  # weeks start on Sunday
+        ("NEXT_N_WEEKS", 1, (d(2026, 12, 6), d(2026, 12, 13))),
+        ("N_WEEKS_AGO", 1, (d(2026, 11, 22), d(2026, 11, 29))),
+        ("LAST_N_YEARS", 2, (d(2024, 1, 1), d(2026, 1, 1))),
+        ("NEXT_N_YEARS", 1, (d(2027, 1, 1), d(2028, 1, 1))),
+        ("N_YEARS_AGO", 3, (d(2023, 1, 1), d(2024, 1, 1))),
+        # The fiscal year is the calendar year (Salesforce's default).
+        ("THIS_FISCAL_YEAR", 0, (d(2026, 1, 1), d(2027, 1, 1))),
+        ("LAST_FISCAL_QUARTER", 0, (d(2026, 7, 1), d(2026, 10, 1))),
+        ("N_FISCAL_YEARS_AGO", 1, (d(2025, 1, 1), d(2026, 1, 1))),
+    ],
+)
+def test_week_month_quarter_year_and_fiscal_literals(
+    literal: str, n: int, span: tuple[datetime, datetime]
+) -> None:
+    assert soql.date_range(literal, n, NOW) == span
+    written = f"{literal}:{n}" if "_N_" in literal or literal.startswith("N_") else literal
+    run(f"SELECT Id FROM Account WHERE CreatedDate = {written}")  # parses and runs
+    with pytest.raises(soql.SoqlError):  # and the :n is required exactly where it belongs
+        run(f"SELECT Id FROM Account WHERE CreatedDate = {literal}{'' if ':' in written else ':3'}")

@@ -8,11 +8,22 @@ __all__ = ["AGGREGATES", "RANGES", "Aggregate", "Cond", "FieldRef", "FieldsCall"
            "OrderKey", "Query"]  # fmt: skip
 
 AGGREGATES = frozenset(("COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"))
-RANGES = frozenset((
+_CALENDAR = (
     "TODAY", "YESTERDAY", "TOMORROW", "LAST_WEEK", "THIS_WEEK", "NEXT_WEEK", "LAST_MONTH",
     "THIS_MONTH", "NEXT_MONTH", "LAST_YEAR", "THIS_YEAR", "NEXT_YEAR", "LAST_90_DAYS",
-    "NEXT_90_DAYS", "LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO",
-))  # fmt: skip
+    "NEXT_90_DAYS", "LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO", "LAST_N_WEEKS", "NEXT_N_WEEKS",
+    "N_WEEKS_AGO", "LAST_N_MONTHS", "NEXT_N_MONTHS", "N_MONTHS_AGO", "THIS_QUARTER",
+    "LAST_QUARTER", "NEXT_QUARTER", "LAST_N_QUARTERS", "NEXT_N_QUARTERS", "N_QUARTERS_AGO",
+    "LAST_N_YEARS", "NEXT_N_YEARS", "N_YEARS_AGO",
+)  # fmt: skip
+_FISCAL = (
+    "THIS_FISCAL_QUARTER", "LAST_FISCAL_QUARTER", "NEXT_FISCAL_QUARTER",
+    "LAST_N_FISCAL_QUARTERS", "NEXT_N_FISCAL_QUARTERS", "N_FISCAL_QUARTERS_AGO",
+    "THIS_FISCAL_YEAR", "LAST_FISCAL_YEAR", "NEXT_FISCAL_YEAR", "LAST_N_FISCAL_YEARS",
+    "NEXT_N_FISCAL_YEARS", "N_FISCAL_YEARS_AGO",
+)  # fmt: skip
+RANGES = frozenset(_CALENDAR + _FISCAL)
+"""The date literals: the ones with ``_N_`` or starting ``N_`` take ``:n``."""
 
 
 @dataclass(frozen=True)

@@ -43,17 +43,24 @@ def date_range(name: str, n: int, now: datetime) -> tuple[datetime, datetime]:
     day = timedelta(days=1)
     week = today - timedelta(days=(today.weekday() + 1) % 7)  # weeks start on Sunday
 
+    here = today.year * 12 + today.month - 1  # this month, counted from year 0
+
+    def months(first: int, count: int = 1) -> tuple[datetime, datetime]:
+        """``count`` months from the month ``first`` months from this one."""
+        start = min(max(here + first, 12), 9998 * 12)  # kept within years 1 to 9999
+        end = min(max(here + first + count, 12), 9998 * 12)
+        return (datetime(start // 12, start % 12 + 1, 1, tzinfo=UTC),
+                datetime(end // 12, end % 12 + 1, 1, tzinfo=UTC))  # fmt: skip
+
+    quarter = -(here % 3)  # months back to the start of this quarter
+
     def month(offset: int) -> tuple[datetime, datetime]:
-        index = today.year * 12 + today.month - 1 + offset
-        start = datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
-        nxt = index + 1
-        return start, datetime(nxt // 12, nxt % 12 + 1, 1, tzinfo=UTC)
+        return months(offset)
 
     def year(offset: int) -> tuple[datetime, datetime]:
-        y = today.year + offset
-        return datetime(y, 1, 1, tzinfo=UTC), datetime(y + 1, 1, 1, tzinfo=UTC)
+        return months(offset * 12 - today.month + 1, 12)
 
-    n = min(n, 36500)  # a century either way keeps datetime arithmetic in range
+    n = min(n, 36500)  # a century of days either way keeps datetime arithmetic in range
     table: dict[str, Callable[[], tuple[datetime, datetime]]] = {
         "TODAY": lambda: (today, today + day),
         "YESTERDAY": lambda: (today - day, today),
@@ -72,8 +79,25 @@ def date_range(name: str, n: int, now: datetime) -> tuple[datetime, datetime]:
         "LAST_N_DAYS": lambda: (today - n * day, today + day),
         "NEXT_N_DAYS": lambda: (today + day, today + (n + 1) * day),
         "N_DAYS_AGO": lambda: (today - n * day, today - (n - 1) * day),
+        "LAST_N_WEEKS": lambda: (week - 7 * n * day, week),
+        "NEXT_N_WEEKS": lambda: (week + 7 * day, week + 7 * (n + 1) * day),
+        "N_WEEKS_AGO": lambda: (week - 7 * n * day, week - 7 * (n - 1) * day),
+        "LAST_N_MONTHS": lambda: months(-n, n),
+        "NEXT_N_MONTHS": lambda: months(1, n),
+        "N_MONTHS_AGO": lambda: months(-n),
+        "THIS_QUARTER": lambda: months(quarter, 3),
+        "LAST_QUARTER": lambda: months(quarter - 3, 3),
+        "NEXT_QUARTER": lambda: months(quarter + 3, 3),
+        "LAST_N_QUARTERS": lambda: months(quarter - 3 * n, 3 * n),
+        "NEXT_N_QUARTERS": lambda: months(quarter + 3, 3 * n),
+        "N_QUARTERS_AGO": lambda: months(quarter - 3 * n, 3),
+        "LAST_N_YEARS": lambda: months(-12 * n - today.month + 1, 12 * n),
+        "NEXT_N_YEARS": lambda: months(13 - today.month, 12 * n),
+        "N_YEARS_AGO": lambda: year(-n),
     }
-    return table[name]()
+    # The emulated org's fiscal year is the calendar year (Salesforce's default: it starts
+    # in January), so each fiscal literal covers what its calendar namesake does.
+    return table[name.replace("_FISCAL", "")]()
 
 
 # --- binding and evaluation ------------------------------------------------------------------

@@ -365,7 +365,7 @@ class _Parser:
             return Literal("null" if value is None else "boolean", value, tok.pos)
         if tok.kind == "ident":
             name, _, n = tok.upper.partition(":")
-            takes_n = name.endswith("_N_DAYS") or name.startswith("N_")
+            takes_n = "_N_" in name or name.startswith("N_")
             # N is an integer of at most nine digits, like LIMIT's (and int() refuses
             # strings of thousands of digits with a ValueError).
             if name in RANGES and bool(n) == takes_n and len(n) <= 9:
