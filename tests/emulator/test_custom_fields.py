@@ -218,3 +218,19 @@ def test_seed_records_are_created_all_or_none_once(tmp_path: Path) -> None:
         assert sf.records.query("SELECT COUNT() FROM Account")["totalSize"] == 0
     assert start_with([{"Name": "One"}, {"Name": "Two"}]) == ["One", "Two"]
     assert start_with([{"Name": "One"}, {"Name": "Two"}]) == ["One", "Two"]  # not again
+
+
+def test_a_custom_picklist_takes_only_its_values(org: Org) -> None:
+    token = org.login()
+    ok = org.api("POST", f"{V}/sobjects/Account", token, json={"Name": "A", "Tier__c": "gold"})
+    assert ok.status_code == 201
+    got = org.api("GET", f"{V}/sobjects/Account/{ok.json()['id']}", token).json()
+    assert got["Tier__c"] == "Gold"  # stored as the value set spells it
+    bad = org.api("POST", f"{V}/sobjects/Account", token, json={"Name": "B", "Tier__c": "Bogus"})
+    assert bad.status_code == 400
+    assert bad.json() == [{"message": "Tier: bad value for restricted picklist field: Bogus",
+                           "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                           "fields": ["Tier__c"]}]  # fmt: skip
+    fields = org.api("GET", f"{V}/sobjects/Account/describe", token).json()["fields"]
+    restricted = {f["name"]: f["restrictedPicklist"] for f in fields if f["type"] == "picklist"}
+    assert restricted == {"Type": False, "Industry": False, "Tier__c": True}

@@ -246,3 +246,16 @@ def test_a_required_lookup_forbids_deleting_its_parent(org: Org, token: str) -> 
         "Your attempt to delete INV-R could not be completed because it is associated with "
         "the following payments.: PAY-1\n")  # fmt: skip
     assert org.api("GET", f"{V}/sobjects/Invoice__c/{invoice}", token).status_code == 200
+    described = org.api("GET", f"{V}/sobjects/Invoice__c/describe", token).json()
+    (payments,) = [r for r in described["childRelationships"] if r["childSObject"] == "Payment__c"]
+    assert (payments["restrictedDelete"], payments["cascadeDelete"]) == (True, False)
+
+
+def test_adding_an_object_again_with_another_label_is_refused() -> None:
+    with Emulator() as sf:
+        sf.add_object("Invoice__c", "Invoice")
+        sf.add_object("Invoice__c", "Invoice")  # the same: nothing changes
+        sf.add_object("invoice__c")  # no label given: the same object
+        with pytest.raises(RegistryError, match="labelled 'Invoice'"):
+            sf.add_object("Invoice__c", "Bill")
+        assert [o.label for o in sf.records.schema.objects_custom] == ["Invoice"]

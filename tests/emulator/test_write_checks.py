@@ -85,3 +85,14 @@ def test_int_fields_hold_a_java_int(sf_org: Org, token: str, value: int, accepte
     assert (status == 201) is accepted
     if not accepted:
         assert body[0]["errorCode"] == "JSON_PARSER_ERROR"
+
+
+@pytest.mark.parametrize("username", ["notanemail", "kim@acme", "kim @acme.com", "@acme.com"])
+def test_usernames_have_the_form_of_an_email_address(username: str) -> None:
+    from sfbearer.emulator import Emulator
+    from sfbearer.emulator.registry import RegistryError
+
+    with Emulator() as sf:
+        with pytest.raises(RegistryError, match="form of an email address"):
+            sf.add_user(username=username)
+        assert sf.add_user(username="kim.lee+ci@acme.example.com").username.startswith("kim")

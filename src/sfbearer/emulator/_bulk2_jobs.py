@@ -184,7 +184,7 @@ def job_info(job: Job, *, detail: bool, listed: bool = False) -> dict[str, Any]:
         if job.kind == "ingest":
             info.update(apiActiveProcessingTime=job.processing_ms, apexProcessingTime=0)
         else:
-            info["isPkChunkingSupported"] = True
+            info["isPkChunkingSupported"] = False  # PK chunking is not emulated
         if job.error_message is not None:
             info["errorMessage"] = job.error_message
     return info

@@ -16,6 +16,7 @@ Example (the matching rule):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -153,8 +154,8 @@ def _body_values(key: FieldDef, value: object, data: object) -> dict[str, Any]:
         if matching_ids([{"Id": "", key.name: held}], key, value) == []:
             raise ApiErrorResponse(
                 400, "INVALID_FIELD",
-                f"The value of {key.name} in the body ({str(given)[:40]}) differs from the one "
-                f"in the URL ({str(value)[:40]})", [key.name],
+                f"The value of {key.name} in the body ({json.dumps(given)[:40]}) differs from "
+                f"the one in the URL ({str(value)[:40]})", [key.name],
             )  # fmt: skip
     return values
 

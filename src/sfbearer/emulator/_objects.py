@@ -72,6 +72,11 @@ class FieldDef:
         return self.name[:-3] + "__r" if self.name.endswith("__c") else None
 
     @property
+    def restricted_picklist(self) -> bool:
+        """A custom picklist takes only its values (Salesforce's default for new ones)."""
+        return self.custom and self.type == "picklist" and bool(self.picklist)
+
+    @property
     def id_lookup(self) -> bool:
         """Whether records can be found by this field (describe's ``idLookup``)."""
         return self.name in ("Id", "Name", "Username") or self.external_id
@@ -105,7 +110,8 @@ class FieldDef:
             "precision": 18 if self.type in ("currency", "double", "percent") else 0,
             "queryByDistance": False, "referenceTargetField": None,
             "referenceTo": list(self.reference_to), "relationshipName": self.relationship_name,
-            "relationshipOrder": None, "restrictedDelete": False, "restrictedPicklist": False,
+            "relationshipOrder": None, "restrictedDelete": False,
+            "restrictedPicklist": self.restricted_picklist,
             "scale": scale, "searchPrefilterable": False, "soapType": _SOAP_TYPES.get(
                 self.type, "xsd:string"), "sortable": self.type != "textarea",
             "type": self.type, "unique": self.unique, "updateable": self.updateable,
@@ -144,6 +150,14 @@ class SObjectDef:
 
 
 def field_label(name: str) -> str:
+    """A field's default label: ``Account ID`` for ``AccountId``, ``Erp Id`` for ``Erp_Id__c``.
+
+    Example:
+        >>> field_label("AccountId"), field_label("BillingCity"), field_label("Erp_Id__c")
+        ('Account ID', 'Billing City', 'Erp Id')
+    """
+    if name.endswith("__c"):
+        return name[:-3].replace("_", " ")
     name = name[:-2] + " ID" if name.endswith("Id") and len(name) > 2 else name
     return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,6 +34,26 @@ def _is_loopback(request: Request) -> bool:
         return False
 
 
+def _plain(message: str) -> str:
+    """A TypeError about the body's keys in the words of the admin API, not Python's.
+
+    Example:
+        >>> _plain("add_field() missing 1 required keyword-only argument: 'name'")
+        "'name' is required"
+        >>> _plain("add_user() got an unexpected keyword argument 'nick'")
+        "unknown key 'nick'"
+    """
+    missing = re.findall(r"'(\w+)'", message) if "missing" in message else []
+    if missing:
+        return ", ".join(f"'{name}'" for name in missing) + (
+            " is required" if len(missing) == 1 else " are required"
+        )
+    unexpected = re.search(r"unexpected keyword argument '(\w+)'", message)
+    if unexpected:
+        return f"unknown key '{unexpected.group(1)}'"
+    return "the body's values have the wrong types"
+
+
 def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status_code=status)
 
@@ -55,8 +76,10 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 return _error(400, "the body must be a JSON object")
         try:
             return JsonResponse(handler(ctx, params))
-        except (RegistryError, ValueError, TypeError) as exc:
+        except (RegistryError, ValueError) as exc:
             return _error(400, str(exc))
+        except TypeError as exc:  # a body whose keys do not fit the operation
+            return _error(400, _plain(str(exc)))
 
     return endpoint
 

@@ -56,7 +56,9 @@ FIELD_TYPES: dict[str, tuple[str, int]] = {
     "currency": ("currency", 0), "percent": ("percent", 0), "date": ("date", 0),
     "datetime": ("datetime", 0), "reference": ("reference", 18), "lookup": ("reference", 18),
 }  # fmt: skip
-_KEYS = ("string", "email", "double")  # the types an external id or a unique field may have
+_KEYS = ("string", "email", "double")
+_DOCUMENTED_TYPES = ("text", "textarea", "email", "phone", "url", "picklist", "checkbox",
+                     "number", "currency", "percent", "date", "datetime", "lookup")  # fmt: skip  # the types an external id or a unique field may have
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*__c", re.ASCII)
 
 
@@ -116,7 +118,7 @@ def custom_field(
         )
     kind = FIELD_TYPES.get(type.lower().replace("_", ""))
     if kind is None:
-        raise _refused(f"field type {type!r}: one of {', '.join(sorted(FIELD_TYPES))}")
+        raise _refused(f"field type {type!r}: one of {', '.join(_DOCUMENTED_TYPES)}")
     ftype, default_length = kind
     if ftype in ("string", "textarea") and length is not None:
         top = 255 if ftype == "string" else 131072

@@ -140,7 +140,8 @@ def add_object(
     ctx: Context, *, name: str, label: str | None = None, plural: str | None = None
 ) -> dict[str, Any]:
     """Add a custom object (``Invoice__c``) to the org, with ``Name`` and ``OwnerId``; add its
-    fields with :func:`add_field`. Adding it again changes nothing.
+    fields with :func:`add_field`. Adding it again changes nothing; with another label it is
+    refused.
 
     Raises:
         RegistryError: a name Salesforce would refuse, or a standard object's name.
@@ -151,6 +152,12 @@ def add_object(
         schema = _current_schema(ctx)
         existing = schema.get(name) if isinstance(name, str) else None
         if existing is not None and existing.custom:
+            if (label or existing.label, plural or existing.label_plural) != (
+                existing.label, existing.label_plural):  # fmt: skip
+                raise RegistryError(
+                    f"the org already has {existing.name}, labelled {existing.label!r} "
+                    f"({existing.label_plural!r}); a custom object is not relabelled here"
+                )
             return object_summary(existing)
         obj = custom_object(schema, name, label, plural)
         ctx.records.schema = ctx.custom_fields.add_object(schema, obj)

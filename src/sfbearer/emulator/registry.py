@@ -8,6 +8,7 @@ gives that user a permission set assigned to the app.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import time
@@ -33,6 +34,7 @@ __all__ = [
 ]  # fmt: skip
 
 DEFAULT_PROFILE = "Integration User"
+_USERNAME = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _VERSION_CHECK_INTERVAL = 0.01  # seconds between two looks at the file's data_version
 
 _SCHEMA = """
@@ -272,6 +274,11 @@ class Registry:
         """Create a user, or update the one with that username (its id is kept)."""
         if not username or len(username) > 80 or username != username.strip():
             raise RegistryError("a username is 1 to 80 characters without surrounding spaces")
+        if not _USERNAME.fullmatch(username):
+            raise RegistryError(
+                f"username {username!r}: Salesforce usernames have the form of an email address "
+                "(int@acme.com), though no mail goes to it"
+            )
         if not profile:
             raise RegistryError("a user needs a profile")
         with self._db.lock:

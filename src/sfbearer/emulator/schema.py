@@ -185,7 +185,12 @@ def describe(name: str, *, api_version: str = "68.0") -> dict[str, object] | Non
         return None
     result = _global_entry(obj, api_version)
     result["fields"] = [f.describe() for f in obj.fields]
-    result["childRelationships"] = describe_children(obj.name, child_relationships(obj.name))
+    children = describe_children(obj.name, child_relationships(obj.name))
+    for entry in children:  # a required custom lookup forbids deleting its parent
+        child = schema.get(str(entry["childSObject"]))
+        lookup = child.field(str(entry["field"])) if child is not None else None
+        entry["restrictedDelete"] = bool(lookup and lookup.custom and lookup.required)
+    result["childRelationships"] = children
     result["recordTypeInfos"] = []
     schema.describe_cache[key] = result
     return result
@@ -312,6 +317,15 @@ def coerce_value(fdef: FieldDef, value: object) -> object:
             f"{field_label(fdef.name)}: data value too large: {text[:40]} (max length={fdef.length})",
             [fdef.name],
         )  # fmt: skip
+    if fdef.restricted_picklist and text:
+        chosen = next((v for v in fdef.picklist if v.lower() == text.lower()), None)
+        if chosen is None:
+            raise ApiErrorResponse(
+                400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"{field_label(fdef.name)}: bad value for restricted picklist field: "
+                f"{text[:80]}", [fdef.name],
+            )  # fmt: skip
+        text = chosen  # stored as the value set spells it
     if t == "email" and text and not _EMAIL.fullmatch(text):
         raise ApiErrorResponse(
             400, "INVALID_EMAIL_ADDRESS",
