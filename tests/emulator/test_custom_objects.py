@@ -259,3 +259,27 @@ def test_adding_an_object_again_with_another_label_is_refused() -> None:
         with pytest.raises(RegistryError, match="labelled 'Invoice'"):
             sf.add_object("Invoice__c", "Bill")
         assert [o.label for o in sf.records.schema.objects_custom] == ["Invoice"]
+
+
+def test_a_running_emulator_sees_what_another_process_adds_to_its_file(
+    tmp_path: Path, key_pair: KeyPair
+) -> None:
+    import time
+
+    from sfbearer.emulator.control import EmulatorControl
+    from sfbearer.emulator.ops import add_field, add_object
+
+    state = tmp_path / "org.db"
+    with Emulator(state=state) as sf:
+        orgs = make_org(sf, key_pair)
+        org = next(orgs)
+        token = org.login()
+        other = EmulatorControl(state=state).open()  # what add-field --state does
+        try:
+            add_object(other, name="Ticket__c")
+            add_field(other, object="Account", name="Via_File__c", type="text")
+        finally:
+            other.close()
+        time.sleep(0.05)  # the running emulator looks at the file at most every 10 ms
+        assert post(org, token, "Account", Name="A", Via_File__c="x")
+        assert post(org, token, "Ticket__c", Name="T").startswith("a00")

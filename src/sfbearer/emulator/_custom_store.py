@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 
 from ._objects import FieldDef, SObjectDef, custom_object_def
@@ -38,12 +39,15 @@ class CustomFieldStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._version: object = None  # the file's data_version when last looked at
+        self._looked = 0.0
         with db.lock:
             db.conn.executescript(_TABLE)
 
     def load(self) -> OrgSchema:
         """The schema the file describes."""
         with self._db.lock:
+            self._version = self._db.conn.execute("PRAGMA data_version").fetchone()[0]
             rows = self._db.conn.execute(
                 "SELECT sobject, spec FROM custom_fields ORDER BY seq"
             ).fetchall()
@@ -58,6 +62,22 @@ class CustomFieldStore:
             values["picklist"] = tuple(values.get("picklist") or ())
             fields.append((str(sobject), FieldDef(**values)))
         return OrgSchema(fields, objects)
+
+    def refreshed(self, current: OrgSchema) -> OrgSchema:
+        """The file's schema when another process has changed it since (looked at, at most
+        every 10 ms: a running emulator sees ``add-field --state``), else ``current``."""
+        now = time.monotonic()
+        if now - self._looked < 0.01:
+            return current
+        self._looked = now
+        with self._db.lock:
+            version = self._db.conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._version:
+            return current
+        loaded = self.load()
+        if (loaded.custom, loaded.objects_custom) == (current.custom, current.objects_custom):
+            return current
+        return loaded
 
     def add_object(self, schema: OrgSchema, obj: SObjectDef) -> OrgSchema:
         """Record custom object ``obj`` and return ``schema`` with it.

@@ -315,7 +315,11 @@ async def _api(request: Request) -> Response:
     parts = [p for p in path.strip("/").split("/") if p] if path.strip("/") else []
     if not parts:
         return JsonResponse(versions())
-    schema = enter_schema(ctx.records.schema)  # the org's custom objects and fields
+    records = ctx.records
+    fresh = ctx.custom_fields.refreshed(records.schema)  # added through the file meanwhile?
+    if fresh is not records.schema:
+        records.schema = fresh
+    schema = enter_schema(fresh)  # the org's custom objects and fields
     try:
         response = await _dispatch(request, ctx, parts)
     except ApiErrorResponse as exc:
