@@ -31,7 +31,7 @@ from sfbearer.emulator._bulk2_csv import (
     render_line,
 )
 from sfbearer.emulator._bulk2_jobs import Job, touch
-from sfbearer.emulator._external_ids import MultipleMatches, key_field, upsert
+from sfbearer.emulator._external_ids import key_field, upsert_in_batch
 from sfbearer.emulator.context import Context
 from sfbearer.emulator.schema import ApiErrorResponse, SObjectDef, get_sobject, normalize_id
 from sfbearer.emulator.sessions import Session
@@ -109,25 +109,8 @@ def _write(
         if value is None and key.name == "Id":
             record.pop("Id", None)
             return ctx.records.create(obj.name, record, user_id=user), True
-        if value is None:
-            raise ApiErrorResponse(
-                400, "MISSING_ARGUMENT", f"{key.name} not specified in an upsert call"
-            )
-        if key_counts[str(value).lower()] > 1:
-            raise ApiErrorResponse(
-                400, "DUPLICATE_EXTERNAL_ID",
-                f"Duplicate external id specified: {str(value)[:80]}", [key.name],
-            )  # fmt: skip
-        try:
-            record_id, created = upsert(ctx, session, obj.name, key.name, str(value), record,
-                                        version=job.api_version)  # fmt: skip
-        except MultipleMatches:
-            raise ApiErrorResponse(
-                400, "DUPLICATE_EXTERNAL_ID",
-                f"{key.name}: more than one record found for external id field: "
-                f"{str(value)[:80]}", [key.name],
-            ) from None  # fmt: skip
-        return record_id, created
+        return upsert_in_batch(ctx, session, obj.name, key, value, record, key_counts,
+                               version=job.api_version)  # fmt: skip
     given = record.pop("Id", None)
     if not isinstance(given, str):
         verb = "update" if job.operation == "update" else "delete"

@@ -17,7 +17,7 @@ Example (the matching rule):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sfbearer.emulator._batch import (
@@ -49,6 +49,7 @@ __all__ = [
     "matching_ids",
     "upsert",
     "upsert_collection",
+    "upsert_in_batch",
 ]
 
 UPSERT_CREATED_SINCE = 46
@@ -185,6 +186,38 @@ def upsert(
         return ctx.records.create(obj.name, values, user_id=session.user_id), True
 
 
+def upsert_in_batch(
+    ctx: Context, session: Session, sobject: str, key: FieldDef, value: object,
+    data: dict[str, Any], seen: Mapping[str, int], *, version: str = "68.0",
+) -> tuple[str, bool]:  # fmt: skip
+    """One record of a batch upsert (collections, Bulk API): its id and whether it was made.
+
+    ``seen`` counts each key value (lower-cased) in the whole batch: a value given twice
+    fails both records, as one held by several records does.
+
+    Raises:
+        ApiErrorResponse: ``MISSING_ARGUMENT`` without a key value, ``DUPLICATE_EXTERNAL_ID``,
+            or whatever the save refuses.
+    """
+    if value is None or value == "":
+        raise ApiErrorResponse(
+            400, "MISSING_ARGUMENT", f"{key.name} not specified in an upsert call"
+        )
+    if seen.get(str(value).lower(), 0) > 1:
+        raise ApiErrorResponse(
+            400, "DUPLICATE_EXTERNAL_ID",
+            f"Duplicate external id specified: {str(value)[:80]}", [key.name],
+        )  # fmt: skip
+    try:
+        return upsert(ctx, session, sobject, key.name, str(value), data, version=version)
+    except MultipleMatches:
+        raise ApiErrorResponse(
+            400, "DUPLICATE_EXTERNAL_ID",
+            f"{key.name}: more than one record found for external id field: {str(value)[:80]}",
+            [key.name],
+        ) from None  # fmt: skip
+
+
 def upsert_collection(
     ctx: Context, session: Session, sobject: str, field: str, body: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -206,7 +239,7 @@ def upsert_collection(
     values = [record.get(key.name, next((v for k, v in record.items()
                                          if k.lower() == key.name.lower()), None))
               for record in records]  # fmt: skip
-    seen: dict[object, int] = {}
+    seen: dict[str, int] = {}
     for value in values:
         if value is not None:
             seen[str(value).lower()] = seen.get(str(value).lower(), 0) + 1
@@ -216,23 +249,8 @@ def upsert_collection(
         for record, value in zip(records, values, strict=True):
             data = {k: v for k, v in record.items() if k != "attributes"}
             try:
-                if value is None or value == "":
-                    raise ApiErrorResponse(
-                        400, "MISSING_ARGUMENT", f"{key.name} not specified in an upsert call"
-                    )
-                if seen[str(value).lower()] > 1:
-                    raise ApiErrorResponse(
-                        400, "DUPLICATE_EXTERNAL_ID",
-                        f"Duplicate external id specified: {str(value)[:80]}", [key.name],
-                    )  # fmt: skip
-                try:
-                    record_id, created = upsert(ctx, session, obj.name, key.name, str(value), data)
-                except MultipleMatches:
-                    raise ApiErrorResponse(
-                        400, "DUPLICATE_EXTERNAL_ID",
-                        f"{key.name}: more than one record found for external id field: "
-                        f"{str(value)[:80]}", [key.name],
-                    ) from None  # fmt: skip
+                record_id, created = upsert_in_batch(ctx, session, obj.name, key, value, data,
+                                                     seen)  # fmt: skip
             except ApiErrorResponse as exc:
                 failed = True
                 results.append({"success": False, "errors": [error_entry(exc)]})
