@@ -21,10 +21,7 @@ def token(sf_org: Org) -> str:
 
 
 def create(org: Org, token: str, sobject: str, **fields: Any) -> str:
-    response = org.api("POST", f"{V}/sobjects/{sobject}", token, json=fields)
-    assert response.status_code == 201, response.text
-    record_id: str = response.json()["id"]
-    return record_id
+    return org.create(token, sobject, **fields)
 
 
 def family(org: Org, token: str) -> dict[str, str]:

@@ -41,10 +41,7 @@ def token(org: Org) -> str:
 
 
 def post(org: Org, token: str, sobject: str, **fields: Any) -> str:
-    response = org.api("POST", f"{V}/sobjects/{sobject}", token, json=fields)
-    assert response.status_code == 201, response.text
-    record_id: str = response.json()["id"]
-    return record_id
+    return org.create(token, sobject, **fields)
 
 
 def rows(org: Org, token: str, soql: str) -> list[dict[str, Any]]:
